@@ -1,0 +1,26 @@
+from django.contrib import admin
+
+from claims.models import Claim, ClaimEvent
+from enrollment.admin import ScopedAdmin
+
+
+class ClaimEventInline(admin.TabularInline):
+    model = ClaimEvent
+    fields = ("at", "from_status", "to_status", "actor", "note")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Claim)
+class ClaimAdmin(ScopedAdmin):
+    list_display = ("number", "union", "benefit", "status", "event_date", "approved_amount")
+    list_filter = ("status", "benefit")
+    search_fields = ("number",)
+    exclude = ("payee_account",)
+    readonly_fields = ("status", "proposal", "proposed_amount")
+    raw_id_fields = ("enrollment", "union", "reported_by")
+    inlines = [ClaimEventInline]

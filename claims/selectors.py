@@ -1,0 +1,13 @@
+"""Reads for claims, always within the user's scope."""
+
+from django.db.models import QuerySet
+
+from claims.models import Claim
+from enrollment.models import User
+from enrollment.selectors import scoped
+
+
+def visible_claims(user: User) -> QuerySet[Claim]:
+    return scoped(
+        user, Claim.objects.select_related("union", "enrollment__member", "enrollment__plan")
+    )

@@ -1,0 +1,78 @@
+"""The Django admin for staff, limited to each user's node of the tree like every other page."""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from enrollment.models import Enrollment, Member, Roster, Union, User
+from enrollment.selectors import scoped
+
+
+class ScopedAdmin(admin.ModelAdmin):
+    """Admin lists and change pages show only rows within the user's scope."""
+
+    union_field = "union"
+
+    def get_queryset(self, request):
+        return scoped(request.user, super().get_queryset(request), self.union_field)
+
+
+@admin.register(Union)
+class UnionAdmin(ScopedAdmin):
+    union_field = ""
+    list_display = ("code", "name", "level", "parent", "headcount", "contact_name")
+    list_filter = ("level",)
+    search_fields = ("code", "name")
+    autocomplete_fields = ("parent",)
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ("username", "full_name", "role", "union", "is_active", "is_staff")
+    list_filter = ("role", "is_active", "is_staff")
+    search_fields = ("username", "full_name")
+    autocomplete_fields = ("union",)
+    fieldsets = (
+        *BaseUserAdmin.fieldsets,
+        (_("Portal role"), {"fields": ("role", "union", "full_name", "phone")}),
+    )
+
+    def get_queryset(self, request):
+        return scoped(request.user, super().get_queryset(request))
+
+
+@admin.register(Member)
+class MemberAdmin(ScopedAdmin):
+    # The raw ID and bank numbers are never put on an admin page; only the masked forms are.
+    list_display = ("name", "id_number_masked", "gender", "employment_type", "union")
+    list_filter = ("employment_type", "gender", "medical_insurance", "high_risk")
+    search_fields = ("name", "=id_number")
+    exclude = ("id_number", "bank_card")
+    readonly_fields = ("id_number_masked", "bank_card_masked", "birth_date", "gender")
+    autocomplete_fields = ("union",)
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_("ID number"))
+    def id_number_masked(self, obj):
+        return obj.id_number_masked
+
+    @admin.display(description=_("bank card"))
+    def bank_card_masked(self, obj):
+        return obj.bank_card_masked
+
+
+@admin.register(Roster)
+class RosterAdmin(ScopedAdmin):
+    list_display = ("union", "plan_version", "coverage_start", "status", "rows_total", "fee_total")
+    list_filter = ("status",)
+    raw_id_fields = ("union", "plan_version", "created_by")
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(ScopedAdmin):
+    list_display = ("member", "plan", "union", "coverage_start", "shares", "fee", "status")
+    list_filter = ("status", "plan")
+    raw_id_fields = ("member", "plan_version", "union", "roster")
+    search_fields = ("member__name",)

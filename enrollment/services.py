@@ -1,0 +1,126 @@
+"""Writes for the enrollment app.
+
+Views, tasks and commands call these; nothing else changes state.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from enrollment.models import Enrollment, Member, Roster, ShareHolding, Union
+from plans.engine.identity import normalise_phone, validate_id_number
+from plans.models import PlanVersion
+
+
+def coverage_end_for(start: datetime.date, months: int) -> datetime.date:
+    """The last day of a period that starts on ``start`` (2024-01-01 + 12 months -> 2024-12-31)."""
+    return start + relativedelta(months=months) - datetime.timedelta(days=1)
+
+
+@transaction.atomic
+def member_upsert(
+    *,
+    id_number: str,
+    name: str,
+    union: Union,
+    employment_type: str,
+    phone: str = "",
+    bank_card: str = "",
+    occupation: str = "",
+    medical_insurance: bool = False,
+    high_risk: bool = False,
+) -> Member:
+    """Create the person or update them; the ID number decides who they are."""
+    info = validate_id_number(id_number)
+    defaults = {
+        "name": name.strip(),
+        "birth_date": info.birth_date,
+        "gender": info.gender,
+        "phone": normalise_phone(phone) if phone else "",
+        "bank_card": bank_card.strip(),
+        "employment_type": employment_type,
+        "occupation": occupation,
+        "medical_insurance": medical_insurance,
+        "high_risk": high_risk,
+        "union": union,
+    }
+    member, _created = Member.objects.select_for_update().update_or_create(
+        id_number=info.number, defaults=defaults
+    )
+    return member
+
+
+class AlreadyEnrolled(Exception):
+    """The person already holds as many shares of the plan in this period as it allows."""
+
+    def __init__(self, member: Member, held: int, limit: int):
+        self.member, self.held, self.limit = member, held, limit
+        super().__init__(f"{member.name} already holds {held} of {limit} shares")
+
+
+@transaction.atomic
+def enrollment_add(
+    *,
+    member: Member,
+    plan_version: PlanVersion,
+    union: Union,
+    coverage_start: datetime.date,
+    shares: int,
+    fee: Decimal,
+    roster: Roster | None = None,
+    status: str = Enrollment.Status.PENDING,
+) -> Enrollment:
+    """Enroll one person, adding their shares to the period's holding.
+
+    The holding row is locked before it is read so two rosters racing for the same person are
+    served one after the other; the database's check constraint is the last word either way.
+    """
+    rules = plan_version.parsed_rules
+    holding, _created = ShareHolding.objects.get_or_create(
+        member=member,
+        plan=plan_version.plan,
+        coverage_start=coverage_start,
+        defaults={"share_limit": rules.shares.max},
+    )
+    holding = ShareHolding.objects.select_for_update().get(pk=holding.pk)
+    if holding.shares + shares > holding.share_limit:
+        raise AlreadyEnrolled(member, holding.shares, holding.share_limit)
+    try:
+        with transaction.atomic():
+            ShareHolding.objects.filter(pk=holding.pk).update(shares=F("shares") + shares)
+    except IntegrityError as exc:
+        raise AlreadyEnrolled(member, holding.shares, holding.share_limit) from exc
+    return Enrollment.objects.create(
+        member=member,
+        plan=plan_version.plan,
+        plan_version=plan_version,
+        union=union,
+        roster=roster,
+        coverage_start=coverage_start,
+        coverage_end=coverage_end_for(coverage_start, rules.coverage_months),
+        shares=shares,
+        fee=fee,
+        status=status,
+        activated_at=timezone.now() if status == Enrollment.Status.ACTIVE else None,
+    )
+
+
+@transaction.atomic
+def enrollment_cancel(*, enrollment: Enrollment) -> None:
+    """Cancel an enrollment and give its shares back to the period's holding."""
+    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    if enrollment.status == Enrollment.Status.CANCELLED:
+        return
+    ShareHolding.objects.filter(
+        member=enrollment.member_id,
+        plan=enrollment.plan_id,
+        coverage_start=enrollment.coverage_start,
+    ).update(shares=F("shares") - enrollment.shares)
+    enrollment.status = Enrollment.Status.CANCELLED
+    enrollment.save(update_fields=["status"])

@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from enrollment import views as enrollment_views
+from mutualaid.forms import LoginForm
+
+admin.site.site_header = admin.site.site_title = "职工互助保障平台 · 管理"
+
+urlpatterns = [
+    path("", enrollment_views.home, name="home"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            authentication_form=LoginForm, redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("", include("enrollment.urls")),
+    path("claims/", include("claims.urls")),
+    path("plans/", include("plans.urls")),
+    path("admin/", admin.site.urls),
+]

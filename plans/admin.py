@@ -1,0 +1,32 @@
+from django.contrib import admin
+
+from plans.models import Plan, PlanVersion
+
+
+class PlanVersionInline(admin.TabularInline):
+    model = PlanVersion
+    fields = ("number", "status", "effective_from", "effective_to", "schema_version")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "office")
+    search_fields = ("code", "name")
+    inlines = [PlanVersionInline]
+
+
+@admin.register(PlanVersion)
+class PlanVersionAdmin(admin.ModelAdmin):
+    list_display = ("plan", "number", "status", "effective_from", "effective_to")
+    list_filter = ("status",)
+    # Published versions are changed only by superseding them through the plan pages.
+    readonly_fields = ("schema_version", "published_at")
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.status != PlanVersion.Status.DRAFT:
+            return False
+        return super().has_change_permission(request, obj)

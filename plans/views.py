@@ -1,0 +1,20 @@
+"""Read-only pages that show a plan and the rules of each version in plain language."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from plans.selectors import visible_plans
+
+
+@require_GET
+def plan_list(request: HttpRequest) -> HttpResponse:
+    plans = visible_plans(request.user).prefetch_related("versions")
+    return render(request, "plans/plan_list.html", {"plans": plans})
+
+
+@require_GET
+def plan_detail(request: HttpRequest, code: str) -> HttpResponse:
+    plan = get_object_or_404(visible_plans(request.user), code=code)
+    versions = plan.versions.order_by("-number")
+    return render(request, "plans/plan_detail.html", {"plan": plan, "versions": versions})
