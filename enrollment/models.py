@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 
 from django.contrib.auth.models import AbstractUser
@@ -122,7 +123,9 @@ class Union(models.Model):
         if self.pk and self.parent and self.parent.path.startswith(self.path or "\0"):
             raise ValidationError({"parent": _("A union cannot sit under its own branch.")})
         if self.credit_code:
-            self.credit_code = validate_credit_code(self.credit_code)
+            # The field validator reports a bad code; here a good one is only normalised.
+            with contextlib.suppress(CreditCodeError):
+                self.credit_code = validate_credit_code(self.credit_code)
 
     def subtree(self) -> models.QuerySet[Union]:
         return Union.objects.filter(path__startswith=self.path)

@@ -17,6 +17,13 @@ from enrollment.models import Enrollment, Member, Roster, ShareHolding, Union
 from plans.engine.identity import normalise_phone, validate_id_number
 from plans.models import PlanVersion
 
+DRAFT_STATUSES = (
+    Roster.Status.UPLOADED,
+    Roster.Status.CHECKING,
+    Roster.Status.CHECKED,
+    Roster.Status.REFUSED,
+)
+
 
 def coverage_end_for(start: datetime.date, months: int) -> datetime.date:
     """The last day of a period that starts on ``start`` (2024-01-01 + 12 months -> 2024-12-31)."""
@@ -124,3 +131,24 @@ def enrollment_cancel(*, enrollment: Enrollment) -> None:
     ).update(shares=F("shares") - enrollment.shares)
     enrollment.status = Enrollment.Status.CANCELLED
     enrollment.save(update_fields=["status"])
+
+
+def roster_drafts_purge(*, older_than_days: int, now: datetime.datetime | None = None) -> int:
+    """Delete rosters that never went beyond a draft, with their uploaded files.
+
+    Drafts carry ID numbers; keeping a file nobody submitted serves no one. Returns how many
+    rosters were removed.
+    """
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=older_than_days)
+    drafts = Roster.objects.filter(status__in=DRAFT_STATUSES, updated_at__lt=cutoff).filter(
+        enrollments__isnull=True
+    )
+    removed = 0
+    for roster in drafts.iterator():
+        with transaction.atomic():
+            stored = roster.file.name if roster.file else ""
+            roster.delete()
+            if stored:
+                transaction.on_commit(lambda name=stored: Roster.file.field.storage.delete(name))
+        removed += 1
+    return removed

@@ -5,9 +5,11 @@ Every value that differs between a laptop and an office server comes from the en
 start-up with a message naming the variable, instead of silently falling back to a default.
 """
 
+import os
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -17,7 +19,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 # A .env file is optional; real environment variables win over it.
 _dotenv = BASE_DIR / ".env"
-if _dotenv.is_file():
+if _dotenv.is_file() and not os.environ.get("PORTAL_IGNORE_DOTENV"):
     environ.Env.read_env(_dotenv, overwrite=False)
 
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()
@@ -184,6 +186,13 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600, minimu
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660, minimum=1)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "purge-roster-drafts": {
+        "task": "enrollment.tasks.roster_drafts_purge",
+        "schedule": crontab(hour=3, minute=15),
+    },
+}
+ROSTER_DRAFT_RETENTION_DAYS = env_int("ROSTER_DRAFT_RETENTION_DAYS", 30, minimum=1)
 
 # Production hardening: on unless DEBUG is on. Each can be overridden for a deployment behind a
 # TLS-terminating proxy that needs different values.

@@ -1,0 +1,323 @@
+"""The demo data set: one office, two district unions, their units, a few hundred members, one
+user per role, and a paid roster so every page has something real to show.
+
+Everything is generated from a fixed seed, so two runs give the same people, and loading is
+idempotent: a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from enrollment.models import Enrollment, Member, Roster, Union, User
+from enrollment.services import coverage_end_for, enrollment_add, member_upsert
+from plans.engine.identity import credit_code_check_char, id_check_digit
+from plans.engine.money import quantize_money
+from plans.models import Plan
+from plans.selectors import version_in_force
+
+DEMO_PASSWORD = "demo-2026-portal"  # noqa: S105 - listed in the README for the demo logins
+
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏"
+    "魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史黎贺顾毛郝龚邵万钱"
+)
+GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "秀英",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀兰",
+    "霞",
+    "平",
+    "刚",
+    "桂英",
+    "建华",
+    "文",
+    "华",
+    "红",
+    "玉兰",
+    "桂兰",
+    "志强",
+    "海燕",
+    "晓东",
+    "春梅",
+    "立新",
+    "国庆",
+    "建国",
+    "雪梅",
+    "丹",
+    "鹏",
+    "宇",
+    "浩",
+    "欣怡",
+    "子涵",
+    "思远",
+    "俊杰",
+    "佳怡",
+    "海波",
+    "晨",
+    "琳",
+    "倩",
+    "婷",
+    "斌",
+    "辉",
+    "凯",
+    "博",
+    "慧",
+    "颖",
+    "雪",
+    "岩",
+    "鑫",
+    "亮",
+    "健",
+    "晶",
+    "林",
+    "波",
+    "帆",
+    "宁",
+    "悦",
+    "彤",
+    "瑶",
+    "昊",
+    "楠",
+]
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    code: str
+    name: str
+    parent: str
+    headcount: int
+    members: int
+    area: str
+    gig: bool = False
+
+
+OFFICE = ("JL-CC", "吉林省职工保险互助会长春办事处", "220100")
+COUNTIES = (
+    ("JL-CC-CY", "长春市朝阳区总工会", "220104"),
+    ("JL-CC-NG", "长春市南关区总工会", "220102"),
+)
+UNITS = (
+    UnitSpec("JL-CC-CY-001", "一汽富维汽车零部件股份有限公司工会", "JL-CC-CY", 120, 95, "220104"),
+    UnitSpec("JL-CC-CY-002", "长春市朝阳区人民医院工会", "JL-CC-CY", 260, 70, "220104"),
+    UnitSpec("JL-CC-CY-003", "长春市第二实验中学工会", "JL-CC-CY", 48, 40, "220104"),
+    UnitSpec("JL-CC-NG-001", "长春市南关区市场监督管理局工会", "JL-CC-NG", 36, 30, "220102"),
+    UnitSpec("JL-CC-NG-002", "吉林省顺达物流有限公司联合工会", "JL-CC-NG", 80, 45, "220102", True),
+    UnitSpec("JL-CC-NG-003", "长春公交集团南关分公司工会", "JL-CC-NG", 150, 40, "220102"),
+)
+USERS = (
+    ("admin", "系统管理员", "", None, True),
+    ("office", "赵敏（办事处业务）", User.Role.OFFICE_STAFF, OFFICE[0], True),
+    ("planadmin", "钱立新（计划管理）", User.Role.PLAN_ADMIN, OFFICE[0], True),
+    ("auditor", "孙雪梅（稽核）", User.Role.AUDITOR, OFFICE[0], False),
+    ("county", "李建国（朝阳区总工会）", User.Role.COUNTY_STAFF, "JL-CC-CY", False),
+    ("clerk", "王芳（一汽富维工会）", User.Role.CLERK, "JL-CC-CY-001", False),
+    ("clerk2", "陈海燕（顺达物流工会）", User.Role.CLERK, "JL-CC-NG-002", False),
+)
+DEMO_PLAN = "jilin-allowance-2020"
+
+
+def demo_load(today: datetime.date | None = None) -> dict[str, int]:
+    """Create the demo data set; return how many of each thing exist afterwards."""
+    today = today or datetime.date.today()
+    rng = random.Random(20261124)  # noqa: S311 - demo names, not secrets
+    with transaction.atomic():
+        unions = _load_tree()
+        _load_users(unions)
+        members = _load_members(unions, rng, today)
+        _load_paid_roster(unions, members, today)
+    return {
+        "unions": Union.objects.count(),
+        "members": Member.objects.count(),
+        "users": User.objects.count(),
+        "enrollments": Enrollment.objects.count(),
+    }
+
+
+def _credit_code(seed: str, area: str) -> str:
+    body = f"81{area}" + "".join(str((ord(c) * 7) % 10) for c in seed)[:9].ljust(9, "0")
+    return body + credit_code_check_char(body)
+
+
+def _upsert_union(code: str, name: str, level: str, parent: Union | None, **extra) -> Union:
+    union = Union.objects.filter(code=code).first()
+    if union is None:
+        union = Union(code=code)
+    union.name, union.level, union.parent = name, level, parent
+    for key, value in extra.items():
+        setattr(union, key, value)
+    union.full_clean()
+    union.save()
+    return union
+
+
+def _load_tree() -> dict[str, Union]:
+    unions: dict[str, Union] = {}
+    code, name, area = OFFICE
+    unions[code] = _upsert_union(
+        code,
+        name,
+        Union.Level.OFFICE,
+        None,
+        credit_code=_credit_code(code, area),
+        contact_name="赵敏",
+        contact_phone="0431-88886666",
+    )
+    for code, name, area in COUNTIES:
+        unions[code] = _upsert_union(
+            code,
+            name,
+            Union.Level.COUNTY,
+            unions[OFFICE[0]],
+            credit_code=_credit_code(code, area),
+            contact_name="李建国",
+            contact_phone="0431-85551234",
+        )
+    for spec in UNITS:
+        unions[spec.code] = _upsert_union(
+            spec.code,
+            spec.name,
+            Union.Level.GRASSROOTS,
+            unions[spec.parent],
+            headcount=spec.headcount,
+            credit_code=_credit_code(spec.code, spec.area),
+            contact_name="王芳" if spec.code.endswith("001") else "刘洋",
+            contact_phone="13904310001",
+        )
+    return unions
+
+
+def _load_users(unions: dict[str, Union]) -> None:
+    for username, full_name, role, union_code, is_staff in USERS:
+        user = User.objects.filter(username=username).first() or User(username=username)
+        user.full_name = full_name
+        user.role = role
+        user.union = unions[union_code] if union_code else None
+        user.is_staff = is_staff or username == "admin"
+        user.is_superuser = username == "admin"
+        if not user.pk:
+            user.set_password(DEMO_PASSWORD)
+        user.full_clean(exclude=["password"])
+        user.save()
+
+
+def _luhn_complete(prefix: str) -> str:
+    digits = [int(d) for d in prefix]
+    total = 0
+    for index, digit in enumerate(reversed(digits)):
+        if index % 2 == 0:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return prefix + str((10 - total % 10) % 10)
+
+
+def _person(rng: random.Random, area: str, today: datetime.date) -> tuple[str, str]:
+    age_days = rng.randint(20 * 365, 58 * 365)
+    birth = today - datetime.timedelta(days=age_days)
+    first17 = f"{area}{birth:%Y%m%d}{rng.randint(0, 999):03d}"
+    name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+    return name, first17 + id_check_digit(first17)
+
+
+def _load_members(
+    unions: dict[str, Union], rng: random.Random, today: datetime.date
+) -> dict[str, list[Member]]:
+    by_unit: dict[str, list[Member]] = {}
+    for spec in UNITS:
+        people = []
+        for index in range(spec.members):
+            name, number = _person(rng, spec.area, today)
+            if spec.gig:
+                employment, occupation = (
+                    "新就业形态劳动者",
+                    rng.choice(["货车司机", "网约车司机", "快递员", "外卖员"]),
+                )
+            else:
+                employment = rng.choices(["正式职工", "合同制职工", "临时职工"], [7, 2, 1])[0]
+                occupation = ""
+            people.append(
+                member_upsert(
+                    id_number=number,
+                    name=name,
+                    union=unions[spec.code],
+                    employment_type=employment,
+                    occupation=occupation,
+                    phone=f"139{rng.randint(0, 99_999_999):08d}",
+                    bank_card=_luhn_complete(f"622202{rng.randint(0, 10**12 - 1):012d}"),
+                    medical_insurance=rng.random() > 0.05,
+                    high_risk=spec.gig and index % 3 == 0,
+                )
+            )
+        by_unit[spec.code] = people
+    return by_unit
+
+
+def _load_paid_roster(
+    unions: dict[str, Union], members: dict[str, list[Member]], today: datetime.date
+) -> None:
+    """The clerk's unit holds this year's cover in the Jilin plan, paid and active."""
+    plan = Plan.objects.filter(code=DEMO_PLAN).first()
+    if plan is None:
+        return
+    start = datetime.date(today.year, 1, 1)
+    version = version_in_force(plan, start)
+    unit = unions[UNITS[0].code]
+    if (
+        version is None
+        or Roster.objects.filter(union=unit, plan_version=version, coverage_start=start).exists()
+    ):
+        return
+    rules = version.parsed_rules
+    clerk = User.objects.get(username="clerk")
+    eligible = [
+        m for m in members[UNITS[0].code] if m.employment_type in rules.eligibility.employment_types
+    ]
+    fee = quantize_money(rules.fees.per_share)
+    roster = Roster.objects.create(
+        union=unit,
+        plan_version=version,
+        coverage_start=start,
+        coverage_end=coverage_end_for(start, rules.coverage_months),
+        status=Roster.Status.PAID,
+        original_name="2026年度参保名单.xlsx",
+        funding={"subsidy": str(rules.fees.subsidy_per_member), "unit": "60", "member": "40"},
+        rows_total=len(eligible),
+        rows_checked=len(eligible),
+        rows_valid=len(eligible),
+        fee_total=fee * len(eligible),
+        created_by=clerk,
+    )
+    for member in eligible:
+        enrollment_add(
+            member=member,
+            plan_version=version,
+            union=unit,
+            coverage_start=start,
+            shares=1,
+            fee=fee,
+            roster=roster,
+            status=Enrollment.Status.ACTIVE,
+        )

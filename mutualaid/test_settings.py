@@ -1,0 +1,30 @@
+"""Settings for the test suite: the real settings, with test-only values set before they load.
+
+DATABASE_URL still comes from the environment, so the same suite runs on SQLite by default and
+on PostgreSQL when CI points it there.
+"""
+
+import os
+import tempfile
+
+os.environ["PORTAL_IGNORE_DOTENV"] = "1"
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="mutualaid-test-"))
+
+from mutualaid.settings import *  # noqa: E402,F403
+
+# The test client speaks plain HTTP.
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+SECURE_HSTS_SECONDS = 0
+
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"] = {  # noqa: F405
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+}
+CELERY_TASK_ALWAYS_EAGER = True
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405
