@@ -63,7 +63,10 @@ def test_a_task_sent_without_redis_runs_in_a_separate_worker_process(tmp_path):
     manage("load_plans")
     manage("load_demo")
     roster_pk = manage("shell", "-c", SETUP)
-    exists = f"from enrollment.models import Roster; print(Roster.objects.filter(pk={roster_pk}).exists())"
+    exists = (
+        "from enrollment.models import Roster; "
+        f"print(Roster.objects.filter(pk={roster_pk}).exists())"
+    )
     assert manage("shell", "-c", exists) == "True"
 
     worker = subprocess.Popen(
