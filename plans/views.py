@@ -16,5 +16,5 @@ def plan_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def plan_detail(request: HttpRequest, code: str) -> HttpResponse:
     plan = get_object_or_404(visible_plans(request.user), code=code)
-    versions = plan.versions.order_by("-number")
+    versions = [(version, version.parsed_rules) for version in plan.versions.order_by("-number")]
     return render(request, "plans/plan_detail.html", {"plan": plan, "versions": versions})

@@ -112,3 +112,35 @@ def test_admin_never_shows_a_full_id_number(client, world):
     page = client.get(url).content.decode()
     assert world.member_a.id_number not in page
     assert world.member_a.id_number_masked in page
+
+
+def test_chinese_stays_the_default_for_an_english_browser(client):
+    page = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert 'lang="zh-hans"' in page and "登录" in page
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "jilin-allowance-2020",
+        "linyi-accident-2019",
+        "beijing-child-accident-2011",
+        "beijing-nonwork-2011",
+    ],
+)
+def test_plan_pages_show_the_rules(client, world, code):
+    plans_load_catalog()
+    client.force_login(world.clerk_a)
+    listing = client.get(reverse("plans:plan_list")).content.decode()
+    assert code in listing
+    page = client.get(reverse("plans:plan_detail", args=[code]))
+    assert page.status_code == 200
+    assert code in page.content.decode()
+
+
+def test_jilin_plan_page_states_its_numbers(client, world):
+    plans_load_catalog()
+    client.force_login(world.clerk_a)
+    page = client.get(reverse("plans:plan_detail", args=["jilin-allowance-2020"])).content.decode()
+    for number in ("110.00", "30.00", "4500.00", "3600.00", "9000.00", "10000.00", "40000.00"):
+        assert number in page
