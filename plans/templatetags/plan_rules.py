@@ -4,13 +4,14 @@ from decimal import Decimal
 
 from django import template
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 register = template.Library()
 
 PAYER_LABELS = {
     "unit": _("Unit administration"),
     "union": _("Union funds"),
-    "member": _("Member"),
+    "member": pgettext_lazy("payer", "Member"),
     "subsidy": _("Subsidy"),
 }
 
