@@ -11,6 +11,7 @@ import datetime
 import random
 from dataclasses import dataclass
 
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from enrollment.models import Enrollment, Member, Roster, Union, User
@@ -208,6 +209,43 @@ def _load_tree() -> dict[str, Union]:
     return unions
 
 
+# What each staff role may do in the Django admin; everything stays scoped to their node.
+ADMIN_PERMISSIONS = {
+    User.Role.OFFICE_STAFF: [
+        "enrollment.view_union",
+        "enrollment.change_union",
+        "enrollment.add_union",
+        "enrollment.view_member",
+        "enrollment.view_roster",
+        "enrollment.view_enrollment",
+        "claims.view_claim",
+        "plans.view_plan",
+        "plans.view_planversion",
+    ],
+    User.Role.PLAN_ADMIN: [
+        "plans.view_plan",
+        "plans.add_plan",
+        "plans.change_plan",
+        "plans.view_planversion",
+        "plans.add_planversion",
+        "plans.change_planversion",
+    ],
+}
+
+
+def _role_group(role: str) -> Group | None:
+    codes = ADMIN_PERMISSIONS.get(role)
+    if not codes:
+        return None
+    group, _created = Group.objects.get_or_create(name=f"role:{role}")
+    perms = [
+        Permission.objects.get(content_type__app_label=app, codename=codename)
+        for app, codename in (code.split(".") for code in codes)
+    ]
+    group.permissions.set(perms)
+    return group
+
+
 def _load_users(unions: dict[str, Union]) -> None:
     for username, full_name, role, union_code, is_staff in USERS:
         user = User.objects.filter(username=username).first() or User(username=username)
@@ -220,6 +258,9 @@ def _load_users(unions: dict[str, Union]) -> None:
             user.set_password(DEMO_PASSWORD)
         user.full_clean(exclude=["password"])
         user.save()
+        group = _role_group(role) if role else None
+        if group is not None:
+            user.groups.add(group)
 
 
 def _luhn_complete(prefix: str) -> str:

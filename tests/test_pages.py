@@ -144,3 +144,11 @@ def test_jilin_plan_page_states_its_numbers(client, world):
     page = client.get(reverse("plans:plan_detail", args=["jilin-allowance-2020"])).content.decode()
     for number in ("110.00", "30.00", "4500.00", "3600.00", "9000.00", "10000.00", "40000.00"):
         assert number in page
+
+
+def test_office_staff_can_use_the_admin_within_their_scope(client, demo):
+    client.post(reverse("login"), {"username": "office", "password": DEMO_PASSWORD})
+    index = client.get(reverse("admin:index"))
+    assert index.status_code == 200
+    assert client.get(reverse("admin:enrollment_union_changelist")).status_code == 200
+    assert client.get(reverse("admin:enrollment_member_changelist")).status_code == 200
