@@ -76,3 +76,23 @@ def scope_summary(user: User) -> dict[str, int]:
         .exclude(status__in=[Roster.Status.PAID, Roster.Status.WITHDRAWN])
         .count(),
     }
+
+
+def held_shares(
+    *, plan_id: int, coverage_start, id_numbers, exclude_roster_id: int | None = None
+) -> dict[str, int]:
+    """Shares each of these people already hold of the plan in that period, across all unions.
+
+    Cancelled enrollments hold nothing. A roster being re-checked does not count against itself.
+    """
+    from django.db.models import Sum
+
+    qs = Enrollment.objects.filter(
+        plan_id=plan_id,
+        coverage_start=coverage_start,
+        member__id_number__in=list(id_numbers),
+    ).exclude(status=Enrollment.Status.CANCELLED)
+    if exclude_roster_id is not None:
+        qs = qs.exclude(roster_id=exclude_roster_id)
+    rows = qs.values("member__id_number").annotate(total=Sum("shares"))
+    return {row["member__id_number"]: row["total"] for row in rows}
