@@ -78,21 +78,29 @@ def scope_summary(user: User) -> dict[str, int]:
     }
 
 
+HELD_SHARES_CHUNK = 5000
+
+
 def held_shares(
     *, plan_id: int, coverage_start, id_numbers, exclude_roster_id: int | None = None
 ) -> dict[str, int]:
     """Shares each of these people already hold of the plan in that period, across all unions.
 
     Cancelled enrollments hold nothing. A roster being re-checked does not count against itself.
+    The IDs are looked up in chunks because SQLite limits the parameters of one statement.
     """
     from django.db.models import Sum
 
-    qs = Enrollment.objects.filter(
-        plan_id=plan_id,
-        coverage_start=coverage_start,
-        member__id_number__in=list(id_numbers),
-    ).exclude(status=Enrollment.Status.CANCELLED)
-    if exclude_roster_id is not None:
-        qs = qs.exclude(roster_id=exclude_roster_id)
-    rows = qs.values("member__id_number").annotate(total=Sum("shares"))
-    return {row["member__id_number"]: row["total"] for row in rows}
+    numbers = list(id_numbers)
+    held: dict[str, int] = {}
+    for start in range(0, len(numbers), HELD_SHARES_CHUNK):
+        qs = Enrollment.objects.filter(
+            plan_id=plan_id,
+            coverage_start=coverage_start,
+            member__id_number__in=numbers[start : start + HELD_SHARES_CHUNK],
+        ).exclude(status=Enrollment.Status.CANCELLED)
+        if exclude_roster_id is not None:
+            qs = qs.exclude(roster_id=exclude_roster_id)
+        for row in qs.values("member__id_number").annotate(total=Sum("shares")):
+            held[row["member__id_number"]] = row["total"]
+    return held
