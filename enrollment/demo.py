@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime
 import random
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from enrollment.models import Enrollment, Member, Roster, Union, User
 from enrollment.services import coverage_end_for, enrollment_add, member_upsert
+from plans.engine.funding import FundingChoice, funding_split
 from plans.engine.identity import credit_code_check_char, id_check_digit
 from plans.engine.money import quantize_money
 from plans.models import Plan
@@ -337,6 +339,13 @@ def _load_paid_roster(
         m for m in members[UNITS[0].code] if m.employment_type in rules.eligibility.employment_types
     ]
     fee = quantize_money(rules.fees.per_share)
+    total = fee * len(eligible)
+    amounts = funding_split(
+        rules,
+        FundingChoice(mode=None, percent={"unit": Decimal(60), "member": Decimal(40)}),
+        fee_total=total,
+        members=len(eligible),
+    )
     roster = Roster.objects.create(
         union=unit,
         plan_version=version,
@@ -344,11 +353,18 @@ def _load_paid_roster(
         coverage_end=coverage_end_for(start, rules.coverage_months),
         status=Roster.Status.PAID,
         original_name="2026年度参保名单.xlsx",
-        funding={"subsidy": str(rules.fees.subsidy_per_member), "unit": "60", "member": "40"},
+        funding={
+            "mode": None,
+            "percent": {"unit": "60", "member": "40"},
+            "amounts": {k: str(v) for k, v in amounts.items()},
+        },
         rows_total=len(eligible),
         rows_checked=len(eligible),
         rows_valid=len(eligible),
-        fee_total=fee * len(eligible),
+        fee_total=total,
+        payment_amount=total,
+        payment_date=start - datetime.timedelta(days=10),
+        payment_reference="DEMO-2026-0001",
         created_by=clerk,
     )
     for member in eligible:

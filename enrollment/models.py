@@ -286,10 +286,11 @@ class Roster(models.Model):
     """One uploaded roster of a unit for a plan and coverage period, from draft to import."""
 
     class Status(models.TextChoices):
-        UPLOADED = "uploaded", _("Uploaded")
+        UPLOADED = "uploaded", _("Uploaded, waiting to be checked")
         CHECKING = "checking", _("Checking")
         CHECKED = "checked", _("Checked")
         REFUSED = "refused", _("File refused")
+        SUBMITTING = "submitting", _("Submitting")
         SUBMITTED = "submitted", _("Submitted for review")
         RETURNED = "returned", _("Returned to the unit")
         APPROVED = "approved", _("Approved, awaiting payment")
@@ -312,18 +313,38 @@ class Roster(models.Model):
     )
     original_name = models.CharField(_("file name"), max_length=255, blank=True)
     file = models.FileField(_("file"), upload_to="rosters/%Y/%m/", blank=True)
+    file_size = models.PositiveBigIntegerField(default=0)
+    # A new upload gets a new token; a worker still busy with an older file sees the token
+    # change and throws its result away instead of overwriting the newer one.
+    check_token = models.UUIDField(default=uuid.uuid4)
     funding = models.JSONField(_("funding split"), default=dict, blank=True)
     rows_total = models.PositiveIntegerField(default=0)
     rows_checked = models.PositiveIntegerField(default=0)
     rows_valid = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    warning_count = models.PositiveIntegerField(default=0)
     fee_total = models.DecimalField(_("fee total"), max_digits=14, decimal_places=2, default=0)
+    sheet_name = models.CharField(max_length=100, blank=True)
+    header_row = models.PositiveIntegerField(null=True, blank=True)
+    renewal = models.JSONField(_("changes since last period"), default=dict, blank=True)
+    problem = models.TextField(_("problem"), blank=True)
     return_reason = models.TextField(_("reason for return"), blank=True)
+    payment_amount = models.DecimalField(
+        _("amount paid"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    payment_date = models.DateField(_("payment date"), null=True, blank=True)
+    payment_reference = models.CharField(_("payment reference"), max_length=64, blank=True)
+    annotated = models.FileField(upload_to="annotated/%Y/%m/", blank=True)
+    fee_notice = models.FileField(upload_to="notices/%Y/%m/", blank=True)
+    certificates = models.FileField(upload_to="certificates/%Y/%m/", blank=True)
     created_by = models.ForeignKey(
         "enrollment.User",
         verbose_name=_("uploaded by"),
         on_delete=models.PROTECT,
         related_name="+",
     )
+    checked_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -335,10 +356,76 @@ class Roster(models.Model):
             models.CheckConstraint(
                 condition=Q(coverage_end__gt=F("coverage_start")), name="roster_period_not_empty"
             ),
+            models.CheckConstraint(
+                condition=~Q(status="paid") | Q(payment_amount__isnull=False),
+                name="roster_paid_has_payment",
+            ),
         ]
+        indexes = [models.Index(fields=["status", "union"])]
 
     def __str__(self) -> str:
         return f"{self.union} · {self.plan_version} · {self.coverage_start:%Y-%m-%d}"
+
+    @property
+    def plan(self):
+        return self.plan_version.plan
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status in (
+            self.Status.UPLOADED,
+            self.Status.CHECKING,
+            self.Status.CHECKED,
+            self.Status.REFUSED,
+            self.Status.RETURNED,
+        )
+
+    @property
+    def can_submit(self) -> bool:
+        return self.status == self.Status.CHECKED and self.error_count == 0 and self.rows_valid > 0
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.rows_total:
+            return 0
+        return min(100, round(100 * self.rows_checked / self.rows_total))
+
+
+class RosterFinding(models.Model):
+    """One finding of a roster's latest check, kept for paging and filtering by code."""
+
+    roster = models.ForeignKey(Roster, on_delete=models.CASCADE, related_name="findings")
+    row = models.PositiveIntegerField(null=True)
+    column = models.CharField(max_length=100, blank=True)
+    col = models.PositiveSmallIntegerField(null=True)
+    code = models.CharField(max_length=40)
+    level = models.CharField(max_length=8)
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["roster", "row", "col", "pk"]
+        indexes = [models.Index(fields=["roster", "code"])]
+
+    def __str__(self) -> str:
+        return f"{self.roster_id} row {self.row}: {self.code}"
+
+
+class RosterEvent(models.Model):
+    """One step in a roster's life (uploaded, submitted, returned, approved, paid). Append-only."""
+
+    roster = models.ForeignKey(Roster, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(max_length=16, choices=Roster.Status.choices)
+    actor = models.ForeignKey(
+        "enrollment.User", on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.roster_id} → {self.status}"
 
 
 class ShareHolding(models.Model):

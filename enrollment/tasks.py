@@ -1,9 +1,33 @@
-"""Background work of the enrollment app. Tasks take ids or nothing, and call services."""
+"""Background work of the enrollment app. Tasks take ids and call services; a task that runs
+twice (a worker died and the message came back) does no harm, because every service checks
+the roster's state and token under a lock first."""
 
 from celery import shared_task
 from django.conf import settings
 
-from enrollment import services
+from enrollment import rosters, services
+
+RETRY = {"autoretry_for": (ConnectionError,), "max_retries": 3, "retry_backoff": True}
+
+
+@shared_task(acks_late=True, **RETRY)
+def roster_check(roster_id: int, token: str) -> None:
+    rosters.roster_check_run(roster_id=roster_id, token=token)
+
+
+@shared_task(acks_late=True, **RETRY)
+def roster_import(roster_id: int, token: str, actor_id: int | None) -> None:
+    rosters.roster_import_run(roster_id=roster_id, token=token, actor_id=actor_id)
+
+
+@shared_task(acks_late=True, **RETRY)
+def roster_fee_notice(roster_id: int) -> None:
+    rosters.roster_fee_notice_make(roster_id=roster_id)
+
+
+@shared_task(acks_late=True, **RETRY)
+def roster_certificates(roster_id: int) -> None:
+    rosters.roster_certificates_make(roster_id=roster_id)
 
 
 @shared_task(acks_late=True, max_retries=3)

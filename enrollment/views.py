@@ -115,16 +115,3 @@ def roster_list(request: HttpRequest) -> HttpResponse:
         "enrollment/roster_list.html",
         {"page": _page(request, rosters), "status": status, "statuses": Roster.Status.choices},
     )
-
-
-@require_GET
-def roster_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    roster = selectors.scoped_get_or_404(
-        request.user,
-        Roster.objects.select_related("union", "plan_version__plan", "created_by"),
-        pk=pk,
-    )
-    enrollments = roster.enrollments.select_related("member")[:200]
-    return render(
-        request, "enrollment/roster_detail.html", {"roster": roster, "enrollments": enrollments}
-    )

@@ -1,0 +1,234 @@
+"""The roster flow's pages: upload, live check, results, review and payment, downloads."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from enrollment import rosters, selectors
+from enrollment.decorators import role_required
+from enrollment.forms import PaymentForm, ReturnForm, RosterUploadForm
+from enrollment.models import Roster, User
+from enrollment.workbooks import roster_template
+from plans.models import PlanVersion
+from plans.selectors import visible_plans
+
+FINDINGS_PAGE = 50
+CLERK = (User.Role.CLERK,)
+OFFICE = (User.Role.OFFICE_STAFF,)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _roster(request: HttpRequest, pk: int) -> Roster:
+    return selectors.scoped_get_or_404(
+        request.user,
+        Roster.objects.select_related("union", "plan_version__plan", "created_by"),
+        pk=pk,
+    )
+
+
+def _plans_for_upload(user: User):
+    return visible_plans(user).filter(versions__status=PlanVersion.Status.PUBLISHED).distinct()
+
+
+@role_required(*CLERK)
+@require_http_methods(["GET", "POST"])
+def roster_upload(request: HttpRequest) -> HttpResponse:
+    user: User = request.user
+    plans = _plans_for_upload(user)
+    form = RosterUploadForm(
+        request.POST or None,
+        request.FILES or None,
+        plans=plans,
+        initial={"plan": request.GET.get("plan")},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            roster = rosters.roster_upload(
+                user=user,
+                union=user.union,
+                plan_version=form.cleaned_data["plan_version"],
+                coverage_start=form.cleaned_data["coverage_start"],
+                funding=form.cleaned_data["funding"],
+                upload=form.cleaned_data["file"],
+            )
+        except rosters.FundingError as exc:
+            for message in exc.errors.values():
+                form.add_error(None, message)
+        else:
+            return redirect("enrollment:roster_detail", pk=roster.pk)
+    return render(request, "enrollment/roster_upload.html", {"form": form, "plans": plans})
+
+
+@role_required(*CLERK)
+@require_GET
+def funding_help(request: HttpRequest) -> HttpResponse:
+    plan = _plans_for_upload(request.user).filter(code=request.GET.get("plan", "")).first()
+    version = (
+        plan.versions.filter(status=PlanVersion.Status.PUBLISHED).order_by("-number").first()
+        if plan
+        else None
+    )
+    return render(
+        request,
+        "enrollment/_funding_help.html",
+        {"plan": plan, "rules": version.parsed_rules if version else None},
+    )
+
+
+@require_GET
+def roster_template_download(request: HttpRequest, code: str) -> HttpResponse:
+    plan = get_object_or_404(visible_plans(request.user), code=code)
+    version = plan.versions.filter(status=PlanVersion.Status.PUBLISHED).order_by("-number").first()
+    if version is None:
+        raise Http404
+    data = roster_template(rules=version.parsed_rules, plan_code=plan.code, plan_name=plan.name)
+    response = HttpResponse(data, content_type=XLSX)
+    response["Content-Disposition"] = _attachment(f"{plan.name}-参保名单模板.xlsx")
+    return response
+
+
+def _attachment(filename: str) -> str:
+    from urllib.parse import quote
+
+    return f"attachment; filename=\"roster.xlsx\"; filename*=UTF-8''{quote(filename)}"
+
+
+@require_GET
+def roster_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    roster = _roster(request, pk)
+    findings = roster.findings.all()
+    code = request.GET.get("code", "")
+    if code:
+        findings = findings.filter(code=code)
+    codes = roster.findings.values("code").annotate(n=Count("pk")).order_by("code")
+    page = Paginator(findings, FINDINGS_PAGE).get_page(request.GET.get("page"))
+    enrollments = roster.enrollments.select_related("member")[:100]
+    return render(
+        request,
+        "enrollment/roster_detail.html",
+        {
+            "roster": roster,
+            "page": page,
+            "code": code,
+            "codes": codes,
+            "enrollments": enrollments,
+            "events": roster.events.select_related("actor"),
+            "return_form": ReturnForm(),
+            "payment_form": PaymentForm(initial={"amount": roster.fee_total}),
+            "is_clerk": request.user.role == User.Role.CLERK,
+            "is_office": request.user.role == User.Role.OFFICE_STAFF,
+            "amounts": _amounts(roster),
+        },
+    )
+
+
+def _amounts(roster: Roster) -> list[tuple[str, str, str]]:
+    from plans.templatetags.plan_rules import PAYER_LABELS
+
+    percent = roster.funding.get("percent", {})
+    return [
+        (str(PAYER_LABELS.get(payer, payer)), percent.get(payer, ""), amount)
+        for payer, amount in roster.funding.get("amounts", {}).items()
+    ]
+
+
+@require_GET
+def roster_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The live part of the page while a worker checks or imports; htmx polls it."""
+    roster = _roster(request, pk)
+    response = render(request, "enrollment/_roster_progress.html", {"roster": roster})
+    if roster.status not in (
+        Roster.Status.UPLOADED,
+        Roster.Status.CHECKING,
+        Roster.Status.SUBMITTING,
+    ):
+        response["HX-Refresh"] = "true"
+    return response
+
+
+def _act(request: HttpRequest, pk: int, action, **kwargs) -> HttpResponse:
+    roster = _roster(request, pk)
+    try:
+        action(roster=roster, user=request.user, **kwargs)
+    except rosters.RosterActionError as exc:
+        messages.error(request, str(exc))
+    return redirect("enrollment:roster_detail", pk=roster.pk)
+
+
+@role_required(*CLERK)
+@require_POST
+def roster_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(request, pk, rosters.roster_submit)
+
+
+@role_required(*CLERK)
+@require_POST
+def roster_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(request, pk, rosters.roster_withdraw)
+
+
+@role_required(*OFFICE)
+@require_POST
+def roster_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(request, pk, rosters.roster_approve)
+
+
+@role_required(*OFFICE)
+@require_POST
+def roster_return(request: HttpRequest, pk: int) -> HttpResponse:
+    form = ReturnForm(request.POST)
+    if not form.is_valid():
+        _roster(request, pk)
+        messages.error(request, _("Say why the roster is returned, so the unit can fix it."))
+        return redirect("enrollment:roster_detail", pk=pk)
+    return _act(request, pk, rosters.roster_return, reason=form.cleaned_data["reason"])
+
+
+@role_required(*OFFICE)
+@require_POST
+def roster_payment(request: HttpRequest, pk: int) -> HttpResponse:
+    form = PaymentForm(request.POST)
+    if not form.is_valid():
+        _roster(request, pk)
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("enrollment:roster_detail", pk=pk)
+    data = form.cleaned_data
+    return _act(
+        request,
+        pk,
+        rosters.roster_record_payment,
+        amount=data["amount"],
+        paid_on=data["paid_on"],
+        reference=data["reference"],
+    )
+
+
+DOWNLOADS = {
+    "annotated": ("annotated", XLSX, "检查结果-{name}.xlsx"),
+    "fee-notice": ("fee_notice", "application/pdf", "缴费通知单-{name}.pdf"),
+    "certificates": ("certificates", "application/pdf", "参保凭证-{name}.pdf"),
+}
+
+
+@require_GET
+def roster_download(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    roster = _roster(request, pk)
+    if kind not in DOWNLOADS:
+        raise Http404
+    field, content_type, pattern = DOWNLOADS[kind]
+    stored = getattr(roster, field)
+    if not stored:
+        raise Http404
+    if stored.name.endswith(".zip"):
+        content_type, pattern = "application/zip", pattern.rsplit(".", 1)[0] + ".zip"
+    response = FileResponse(stored.open("rb"), content_type=content_type)
+    response["Content-Disposition"] = _attachment(pattern.format(name=roster.union.name))
+    return response

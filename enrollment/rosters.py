@@ -1,0 +1,707 @@
+"""Services for a roster's life: upload, check, submit (import), review, payment.
+
+Views and tasks call these and nothing else changes a roster. Long work (reading the file,
+importing thousands of people, PDFs) runs in a worker: the web side only records the request
+and enqueues the task after its transaction commits.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import uuid
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from enrollment.models import (
+    Enrollment,
+    Member,
+    Roster,
+    RosterEvent,
+    RosterFinding,
+    ShareHolding,
+    Union,
+    User,
+)
+from enrollment.selectors import held_shares
+from enrollment.services import coverage_end_for
+from plans.engine.findings import ERROR, WARNING, Finding
+from plans.engine.funding import FundingChoice, FundingError, funding_split, funding_validate
+from plans.engine.renewal import Holder, renewal_compare
+from plans.engine.roster import CheckResult, RosterFileError, RosterRow, check_roster
+from plans.models import Plan, PlanVersion
+
+log = logging.getLogger(__name__)
+
+# Rows are written in batches of this size: big enough to keep round trips few, small enough
+# to keep each statement's parameters within SQLite's limits.
+IMPORT_BATCH = 2000
+# The worker writes its progress to the roster row at most this often (rows).
+PROGRESS_EVERY = 2000
+
+__all__ = ["FundingError", "RosterActionError"]
+
+OPEN_FOR_REUPLOAD = (
+    Roster.Status.UPLOADED,
+    Roster.Status.CHECKING,
+    Roster.Status.CHECKED,
+    Roster.Status.REFUSED,
+    Roster.Status.RETURNED,
+)
+
+
+class RosterActionError(Exception):
+    """An action that the roster's state does not allow; the message is for the user."""
+
+
+def _lock(roster_id: int) -> Roster:
+    """Every state change of a roster happens under a row lock on it, taken here and only here,
+    so two clicks, two staff or a click and a worker are served one after the other."""
+    return Roster.objects.select_for_update().select_related("plan_version__plan").get(pk=roster_id)
+
+
+def _event(roster: Roster, actor: User | None, note: str = "") -> None:
+    RosterEvent.objects.create(roster=roster, status=roster.status, actor=actor, note=note)
+
+
+def _enqueue(task, *args) -> None:
+    transaction.on_commit(lambda: task.delay(*args))
+
+
+# --- upload and check ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def roster_upload(
+    *,
+    user: User,
+    union: Union,
+    plan_version: PlanVersion,
+    coverage_start: datetime.date,
+    funding: FundingChoice,
+    upload: UploadedFile,
+) -> Roster:
+    """Store the file and queue its check. A draft of the same unit, plan and period is
+    replaced, so the clerk fixes and re-uploads without piling up drafts."""
+    from enrollment import tasks
+
+    rules = plan_version.parsed_rules
+    funding_validate(rules, funding)
+    roster = (
+        Roster.objects.select_for_update()
+        .filter(
+            union=union,
+            plan_version__plan=plan_version.plan,
+            coverage_start=coverage_start,
+            status__in=OPEN_FOR_REUPLOAD,
+        )
+        .first()
+    )
+    old_file = roster.file.name if roster and roster.file else ""
+    if roster is None:
+        roster = Roster(union=union, created_by=user, coverage_start=coverage_start)
+    roster.plan_version = plan_version
+    roster.coverage_end = coverage_end_for(coverage_start, rules.coverage_months)
+    roster.status = Roster.Status.UPLOADED
+    roster.check_token = uuid.uuid4()
+    roster.funding = {
+        "mode": funding.mode,
+        "percent": {payer: str(value) for payer, value in funding.percent.items()},
+        "amounts": {},
+    }
+    roster.original_name = (upload.name or "")[:255]
+    roster.file_size = upload.size or 0
+    roster.rows_total = roster.rows_checked = roster.rows_valid = 0
+    roster.error_count = roster.warning_count = 0
+    roster.fee_total = Decimal("0.00")
+    roster.problem = roster.return_reason = ""
+    roster.renewal = {}
+    old_annotated = roster.annotated.name if roster.annotated else ""
+    roster.annotated = ""
+    if old_annotated:
+        transaction.on_commit(lambda: Roster.annotated.field.storage.delete(old_annotated))
+    # A generated name: the clerk's file name is kept only as a label.
+    roster.file.save(f"{uuid.uuid4().hex}.xlsx", upload, save=False)
+    roster.save()
+    roster.findings.all().delete()
+    _event(roster, user, roster.original_name)
+    if old_file:
+        transaction.on_commit(lambda: Roster.file.field.storage.delete(old_file))
+    _enqueue(tasks.roster_check, roster.pk, str(roster.check_token))
+    return roster
+
+
+def _run_check(roster: Roster, *, on_progress=None) -> CheckResult:
+    plan_version = roster.plan_version
+    plan = plan_version.plan
+
+    def lookup(ids: list[str]) -> dict[str, int]:
+        return held_shares(
+            plan_id=plan.pk,
+            coverage_start=roster.coverage_start,
+            id_numbers=ids,
+            exclude_roster_id=roster.pk,
+        )
+
+    with roster.file.open("rb") as handle:
+        data = handle.read()
+    return check_roster(
+        data,
+        rules=plan_version.parsed_rules,
+        plan_code=plan.code,
+        coverage_start=roster.coverage_start,
+        headcount=roster.union.headcount or None,
+        held_shares=lookup,
+        max_bytes=settings.ROSTER_MAX_UPLOAD_MB * 1024 * 1024,
+        progress=on_progress,
+    )
+
+
+def roster_check_run(*, roster_id: int, token: str) -> None:
+    """The worker's half of a check. Running it twice gives the same result."""
+    with transaction.atomic():
+        roster = _lock(roster_id)
+        if str(roster.check_token) != token or roster.status not in (
+            Roster.Status.UPLOADED,
+            Roster.Status.CHECKING,
+        ):
+            return
+        roster.status = Roster.Status.CHECKING
+        roster.save(update_fields=["status", "updated_at"])
+
+    def on_progress(done: int, total: int) -> None:
+        Roster.objects.filter(pk=roster_id, check_token=token).update(
+            rows_checked=done, rows_total=total
+        )
+
+    try:
+        result = _run_check(roster, on_progress=on_progress)
+    except RosterFileError as refused:
+        _store_refusal(roster_id, token, refused.finding)
+        return
+    except Exception:
+        # A bug, not a bad file: the clerk must not watch a progress bar forever. The roster
+        # says so, and the error still reaches the worker's log and the task's failure.
+        Roster.objects.filter(pk=roster_id, check_token=token).update(
+            status=Roster.Status.REFUSED,
+            problem=_(
+                "The check stopped on a system error. It has been logged; please "
+                "upload the file again later."
+            ),
+        )
+        raise
+    _store_result(roster_id, token, result)
+    roster_annotate_run(roster_id=roster_id, token=token)
+
+
+def roster_annotate_run(*, roster_id: int, token: str) -> None:
+    """The clerk's own workbook with every finding marked, for download."""
+    from enrollment.workbooks import annotate_roster
+
+    roster = Roster.objects.get(pk=roster_id)
+    if str(roster.check_token) != token or not roster.file:
+        return
+    findings = [
+        Finding(f.code, f.level, f.row, f.column or None, f.message, f.col)
+        for f in roster.findings.all().iterator(chunk_size=IMPORT_BATCH)
+    ]
+    summary = {
+        "plan": roster.plan_version.plan.name,
+        "rows": roster.rows_total,
+        "valid_rows": roster.rows_valid,
+        "fee_total": str(roster.fee_total),
+        "checked_at": timezone.localtime(roster.checked_at).strftime("%Y-%m-%d %H:%M"),
+    }
+    with roster.file.open("rb") as handle:
+        data = annotate_roster(
+            handle.read(), sheet_name=roster.sheet_name, findings=findings, summary=summary
+        )
+    with transaction.atomic():
+        roster = _lock(roster_id)
+        if str(roster.check_token) != token:
+            return
+        old = roster.annotated.name
+        roster.annotated.save(f"{uuid.uuid4().hex}.xlsx", ContentFile(data), save=True)
+        if old:
+            transaction.on_commit(lambda: Roster.annotated.field.storage.delete(old))
+
+
+def _store_refusal(roster_id: int, token: str, finding: Finding) -> None:
+    with transaction.atomic():
+        roster = _lock(roster_id)
+        if str(roster.check_token) != token:
+            return
+        stored = roster.file.name
+        roster.status = Roster.Status.REFUSED
+        roster.problem = finding.message
+        roster.error_count, roster.warning_count = 1, 0
+        roster.rows_total = roster.rows_checked = roster.rows_valid = 0
+        roster.file = ""
+        roster.checked_at = timezone.now()
+        roster.save()
+        roster.findings.all().delete()
+        RosterFinding.objects.create(
+            roster=roster,
+            code=finding.code,
+            level=finding.level,
+            message=finding.message,
+            column=finding.column or "",
+        )
+        _event(roster, None, finding.code)
+        # Nothing of a refused file is kept.
+        if stored:
+            transaction.on_commit(lambda: Roster.file.field.storage.delete(stored))
+
+
+def _store_result(roster_id: int, token: str, result: CheckResult) -> None:
+    with transaction.atomic():
+        roster = _lock(roster_id)
+        if str(roster.check_token) != token:
+            return
+        rules = roster.plan_version.parsed_rules
+        choice = _choice(roster)
+        amounts = funding_split(
+            rules, choice, fee_total=result.fee_total, members=result.valid_rows
+        )
+        roster.funding = dict(roster.funding, amounts={k: str(v) for k, v in amounts.items()})
+        roster.status = Roster.Status.CHECKED
+        roster.rows_total = roster.rows_checked = result.rows
+        roster.rows_valid = result.valid_rows
+        roster.fee_total = result.fee_total
+        roster.error_count = sum(1 for f in result.findings if f.level == ERROR)
+        roster.warning_count = sum(1 for f in result.findings if f.level == WARNING)
+        roster.sheet_name = result.sheet_name
+        roster.header_row = result.header_row
+        roster.renewal = _renewal(roster, result.all_rows)
+        roster.checked_at = timezone.now()
+        roster.problem = ""
+        roster.save()
+        roster.findings.all().delete()
+        RosterFinding.objects.bulk_create(
+            (
+                RosterFinding(
+                    roster=roster,
+                    row=f.row,
+                    column=f.column or "",
+                    col=f.col,
+                    code=f.code,
+                    level=f.level,
+                    message=f.message,
+                )
+                for f in result.findings
+            ),
+            batch_size=IMPORT_BATCH,
+        )
+        _event(
+            roster,
+            None,
+            _("%(rows)s rows, %(errors)s errors")
+            % {"rows": result.rows, "errors": roster.error_count},
+        )
+
+
+def _choice(roster: Roster) -> FundingChoice:
+    return FundingChoice(
+        mode=roster.funding.get("mode"),
+        percent={k: Decimal(v) for k, v in roster.funding.get("percent", {}).items()},
+    )
+
+
+def _renewal(roster: Roster, rows: Iterable[RosterRow]) -> dict:
+    """Compared with the unit's enrollments in the same plan for the previous period."""
+    months = roster.plan_version.parsed_rules.coverage_months
+    previous_start = _months_before(roster.coverage_start, months)
+    previous = Enrollment.objects.filter(
+        union=roster.union,
+        plan=roster.plan_version.plan,
+        coverage_start=previous_start,
+        status=Enrollment.Status.ACTIVE,
+    ).select_related("member")
+    if not previous.exists():
+        return {}
+    holders = [
+        Holder(
+            e.member.id_number,
+            e.member.name,
+            e.member.phone,
+            e.member.employment_type,
+            e.shares,
+            e.member.bank_card,
+        )
+        for e in previous.iterator(chunk_size=IMPORT_BATCH)
+    ]
+    report = renewal_compare(holders, rows)
+    report["previous_start"] = previous_start.isoformat()
+    return report
+
+
+def _months_before(day: datetime.date, months: int) -> datetime.date:
+    from dateutil.relativedelta import relativedelta
+
+    return day - relativedelta(months=months)
+
+
+# --- submit and import -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def roster_submit(*, roster: Roster, user: User) -> Roster:
+    from enrollment import tasks
+
+    roster = _lock(roster.pk)
+    if not roster.can_submit:
+        raise RosterActionError(_("Only a checked roster without errors can be submitted."))
+    roster.status = Roster.Status.SUBMITTING
+    roster.save(update_fields=["status", "updated_at"])
+    _event(roster, user)
+    _enqueue(tasks.roster_import, roster.pk, str(roster.check_token), user.pk)
+    return roster
+
+
+class ImportRefused(Exception):
+    def __init__(self, findings: list[Finding]):
+        self.findings = findings
+        super().__init__(f"{len(findings)} rows cannot be enrolled")
+
+
+def roster_import_run(*, roster_id: int, token: str, actor_id: int | None) -> None:
+    """Check the file again (others may have enrolled the same people meanwhile) and enroll
+    every valid row, all or nothing. A second run finds the roster submitted and stops."""
+    roster = Roster.objects.select_related("plan_version__plan", "union").get(pk=roster_id)
+    if str(roster.check_token) != token or roster.status != Roster.Status.SUBMITTING:
+        return
+    actor = User.objects.filter(pk=actor_id).first()
+    try:
+        result = _run_check(roster)
+    except RosterFileError as refused:
+        _back_to_checked(roster_id, token, [refused.finding], actor)
+        return
+    if any(f.level == ERROR for f in result.findings):
+        _store_result(roster_id, token, result)
+        _back_to_checked(roster_id, token, None, actor)
+        return
+    try:
+        with transaction.atomic():
+            roster = _lock(roster_id)
+            if str(roster.check_token) != token or roster.status != Roster.Status.SUBMITTING:
+                return
+            _import_rows(roster, result.valid)
+            roster.status = Roster.Status.SUBMITTED
+            roster.submitted_at = timezone.now()
+            roster.rows_valid = result.valid_rows
+            roster.fee_total = result.fee_total
+            roster.save()
+            _event(
+                roster,
+                actor,
+                _("%(n)s people enrolled, awaiting review") % {"n": result.valid_rows},
+            )
+    except ImportRefused as refused:
+        _back_to_checked(roster_id, token, refused.findings, actor)
+
+
+def _back_to_checked(
+    roster_id: int, token: str, findings: list[Finding] | None, actor: User | None
+) -> None:
+    with transaction.atomic():
+        roster = _lock(roster_id)
+        if str(roster.check_token) != token:
+            return
+        roster.status = Roster.Status.CHECKED
+        roster.problem = _(
+            "The roster was not submitted: the check found new problems (for example people "
+            "enrolled by another union meanwhile). Nobody was enrolled; fix the rows below."
+        )
+        if findings:
+            roster.error_count = len(findings)
+            RosterFinding.objects.bulk_create(
+                RosterFinding(
+                    roster=roster,
+                    row=f.row,
+                    column=f.column or "",
+                    col=f.col,
+                    code=f.code,
+                    level=f.level,
+                    message=f.message,
+                )
+                for f in findings
+            )
+        roster.save()
+        _event(roster, actor, roster.problem)
+
+
+def _chunks(items: list, size: int = IMPORT_BATCH):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _import_rows(roster: Roster, rows: list[RosterRow]) -> None:
+    """Enroll ``rows`` inside the caller's transaction, or raise ImportRefused and write nothing.
+
+    Imports of one plan are serialised by a lock on the plan row, so the shares read here are
+    still true when the new ones are added; the holding's check constraint backs that up.
+    """
+    version = roster.plan_version
+    plan = Plan.objects.select_for_update().get(pk=version.plan_id)
+    limit = version.parsed_rules.shares.max
+    start, end = roster.coverage_start, roster.coverage_end
+    held = held_shares(
+        plan_id=plan.pk,
+        coverage_start=start,
+        id_numbers=[r.id_number for r in rows],
+        exclude_roster_id=roster.pk,
+    )
+    over = [r for r in rows if held.get(r.id_number, 0) + (r.shares or 1) > limit]
+    if over:
+        raise ImportRefused(
+            [
+                Finding(
+                    "already_enrolled",
+                    ERROR,
+                    r.row,
+                    None,
+                    f"此人本保障期已持有本计划 {held.get(r.id_number, 0)} 份，"
+                    f"再加 {r.shares} 份将超过上限 {limit} 份。",
+                    None,
+                )
+                for r in over
+            ]
+        )
+    now = timezone.now()
+    members = [
+        Member(
+            id_number=r.id_number,
+            name=r.name,
+            birth_date=r.birth_date,
+            gender=r.gender,
+            phone=r.phone,
+            bank_card=r.bank_card,
+            employment_type=r.employment_type,
+            occupation=r.occupation or "",
+            medical_insurance=bool(r.medical_insurance),
+            high_risk=r.high_risk,
+            union=roster.union,
+            created_at=now,
+            updated_at=now,
+        )
+        for r in rows
+    ]
+    for batch in _chunks(members):
+        Member.objects.bulk_create(
+            batch,
+            update_conflicts=True,
+            unique_fields=["id_number"],
+            update_fields=[
+                "name",
+                "phone",
+                "bank_card",
+                "employment_type",
+                "occupation",
+                "medical_insurance",
+                "high_risk",
+                "union",
+                "updated_at",
+            ],
+        )
+    ids: dict[str, int] = {}
+    for batch in _chunks([r.id_number for r in rows]):
+        ids.update(Member.objects.filter(id_number__in=batch).values_list("id_number", "pk"))
+    existing: dict[int, int] = {}
+    for batch in _chunks(list(ids.values())):
+        existing.update(
+            ShareHolding.objects.filter(
+                plan=plan, coverage_start=start, member_id__in=batch
+            ).values_list("member_id", "shares")
+        )
+    holdings = [
+        ShareHolding(
+            member_id=ids[r.id_number],
+            plan=plan,
+            coverage_start=start,
+            shares=existing.get(ids[r.id_number], 0) + (r.shares or 1),
+            share_limit=limit,
+        )
+        for r in rows
+    ]
+    try:
+        with transaction.atomic():
+            for batch in _chunks(holdings):
+                ShareHolding.objects.bulk_create(
+                    batch,
+                    update_conflicts=True,
+                    unique_fields=["member", "plan", "coverage_start"],
+                    update_fields=["shares"],
+                )
+    except IntegrityError as exc:
+        raise ImportRefused(
+            [
+                Finding(
+                    "already_enrolled",
+                    ERROR,
+                    None,
+                    None,
+                    "有人已在其他单位参保，份数超过上限，请重新检查名单。",
+                    None,
+                )
+            ]
+        ) from exc
+    enrollments = [
+        Enrollment(
+            member_id=ids[r.id_number],
+            plan=plan,
+            plan_version=version,
+            union=roster.union,
+            roster=roster,
+            coverage_start=start,
+            coverage_end=end,
+            shares=r.shares or 1,
+            fee=r.fee,
+            status=Enrollment.Status.PENDING,
+            created_at=now,
+        )
+        for r in rows
+    ]
+    for batch in _chunks(enrollments):
+        Enrollment.objects.bulk_create(batch)
+
+
+def _release(roster: Roster) -> None:
+    """Cancel a roster's enrollments and give their shares back, in one pass per batch."""
+    live = roster.enrollments.exclude(status=Enrollment.Status.CANCELLED)
+    pairs = list(live.values_list("member_id", "shares"))
+    for batch in _chunks(pairs):
+        for member_id, shares in batch:
+            ShareHolding.objects.filter(
+                member_id=member_id,
+                plan_id=roster.plan_version.plan_id,
+                coverage_start=roster.coverage_start,
+            ).update(shares=F("shares") - shares)
+    live.update(status=Enrollment.Status.CANCELLED)
+
+
+# --- review and payment ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def roster_return(*, roster: Roster, user: User, reason: str) -> Roster:
+    reason = (reason or "").strip()
+    if not reason:
+        raise RosterActionError(_("Say why the roster is returned, so the unit can fix it."))
+    roster = _lock(roster.pk)
+    if roster.status not in (Roster.Status.SUBMITTED, Roster.Status.APPROVED):
+        raise RosterActionError(_("Only a submitted or approved roster can be returned."))
+    _release(roster)
+    roster.status = Roster.Status.RETURNED
+    roster.return_reason = reason
+    roster.save(update_fields=["status", "return_reason", "updated_at"])
+    _event(roster, user, reason)
+    return roster
+
+
+@transaction.atomic
+def roster_approve(*, roster: Roster, user: User) -> Roster:
+    from enrollment import tasks
+
+    roster = _lock(roster.pk)
+    if roster.status != Roster.Status.SUBMITTED:
+        raise RosterActionError(_("Only a submitted roster can be approved."))
+    roster.status = Roster.Status.APPROVED
+    roster.save(update_fields=["status", "updated_at"])
+    _event(roster, user)
+    _enqueue(tasks.roster_fee_notice, roster.pk)
+    return roster
+
+
+@transaction.atomic
+def roster_record_payment(
+    *, roster: Roster, user: User, amount: Decimal, paid_on: datetime.date, reference: str
+) -> Roster:
+    from enrollment import tasks
+
+    roster = _lock(roster.pk)
+    if roster.status != Roster.Status.APPROVED:
+        raise RosterActionError(_("Payment can only be recorded for an approved roster."))
+    if amount != roster.fee_total:
+        raise RosterActionError(
+            _("The amount paid (%(paid)s) must equal the fee due (%(due)s).")
+            % {"paid": amount, "due": roster.fee_total}
+        )
+    if paid_on > timezone.localdate():
+        raise RosterActionError(_("The payment date cannot be in the future."))
+    roster.status = Roster.Status.PAID
+    roster.payment_amount = amount
+    roster.payment_date = paid_on
+    roster.payment_reference = reference.strip()
+    roster.save()
+    roster.enrollments.filter(status=Enrollment.Status.PENDING).update(
+        status=Enrollment.Status.ACTIVE, activated_at=timezone.now()
+    )
+    _event(roster, user, f"{amount} · {reference}")
+    _enqueue(tasks.roster_certificates, roster.pk)
+    return roster
+
+
+@transaction.atomic
+def roster_withdraw(*, roster: Roster, user: User) -> Roster:
+    roster = _lock(roster.pk)
+    if roster.status not in (*OPEN_FOR_REUPLOAD, Roster.Status.SUBMITTED):
+        raise RosterActionError(_("This roster can no longer be withdrawn."))
+    _release(roster)
+    roster.status = Roster.Status.WITHDRAWN
+    roster.save(update_fields=["status", "updated_at"])
+    _event(roster, user)
+    return roster
+
+
+# --- documents -------------------------------------------------------------------------------
+
+
+def roster_fee_notice_make(*, roster_id: int) -> None:
+    from enrollment.documents import fee_notice_pdf
+
+    roster = Roster.objects.select_related("union", "plan_version__plan").get(pk=roster_id)
+    pdf = fee_notice_pdf(roster)
+    with transaction.atomic():
+        roster = _lock(roster_id)
+        old = roster.fee_notice.name
+        roster.fee_notice.save(f"{uuid.uuid4().hex}.pdf", ContentFile(pdf), save=True)
+        if old:
+            transaction.on_commit(lambda: Roster.fee_notice.field.storage.delete(old))
+
+
+def roster_certificates_make(*, roster_id: int) -> None:
+    """One PDF for a roster of up to 5,000 people; a zip of such PDFs for a bigger one, since
+    a single PDF of 100,000 people would take minutes and gigabytes to lay out."""
+    import io
+    import zipfile
+
+    from enrollment.documents import certificates_parts, certificates_pdf
+
+    roster = Roster.objects.select_related("union", "plan_version__plan").get(pk=roster_id)
+    parts = certificates_parts(roster)
+    if len(parts) == 1:
+        data, suffix = certificates_pdf(roster), "pdf"
+    else:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as bundle:
+            for first, count in parts:
+                last = first + count - 1
+                bundle.writestr(
+                    f"参保凭证-{first:06d}-{last:06d}.pdf",
+                    certificates_pdf(roster, first=first, count=count),
+                )
+        data, suffix = buffer.getvalue(), "zip"
+    with transaction.atomic():
+        roster = _lock(roster_id)
+        old = roster.certificates.name
+        roster.certificates.save(f"{uuid.uuid4().hex}.{suffix}", ContentFile(data), save=True)
+        if old:
+            transaction.on_commit(lambda: Roster.certificates.field.storage.delete(old))

@@ -1,0 +1,364 @@
+"""The bad-file corpus: every file-level refusal of CONTRACTS §2, each within 10 seconds.
+
+The dangerous files (zip bombs, entity expansion) are checked in a fresh Python process, so that
+its peak memory can be measured without this test process's own allocations in the way: the
+peak resident size may grow by less than 300 MB while refusing them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+
+from plans.engine.findings import ERROR
+from plans.engine.roster import RosterFileError, check_roster
+from plans.engine.roster_reader import MAX_UNCOMPRESSED_TOTAL, MAX_ZIP_ENTRIES
+from plans.tests.roster_builders import (
+    COVERAGE_START,
+    TODAY,
+    bomb_workbook,
+    deflate_stream,
+    encrypted_xlsx,
+    old_xls,
+    person,
+    plan_rules,
+    raw_zip,
+    read_part,
+    replace_parts,
+    write_roster,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+TIME_LIMIT = 10.0
+MEMORY_LIMIT_MB = 300
+
+
+def refusal(source, **kwargs):
+    started = time.perf_counter()
+    with pytest.raises(RosterFileError) as caught:
+        check_roster(
+            source,
+            rules=plan_rules(),
+            plan_code="jilin-allowance-2020",
+            coverage_start=COVERAGE_START,
+            today=TODAY,
+            **kwargs,
+        )
+    assert time.perf_counter() - started < TIME_LIMIT
+    finding = caught.value.finding
+    assert (finding.level, finding.row) == (ERROR, None)
+    assert finding.message
+    return finding
+
+
+# The peak is read from /proc/self/status (VmHWM, the high-water mark of this process's own
+# memory) rather than getrusage's ru_maxrss, which Linux carries over from the parent (this
+# test process) through fork and exec and so could hide the child's growth.
+_ISOLATED = """
+import json, resource, sys, time
+from datetime import date
+from plans.engine.roster import RosterFileError, check_roster
+from plans.tests.roster_builders import plan_rules
+
+def peak_kb():
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+rules = plan_rules()
+before = peak_kb()
+started = time.perf_counter()
+try:
+    check_roster(sys.argv[1], rules=rules, plan_code="x", coverage_start=date(2026, 1, 1))
+    code = None
+except RosterFileError as exc:
+    code = exc.finding.code
+elapsed = time.perf_counter() - started
+print(json.dumps({"code": code, "seconds": elapsed, "grew_mb": (peak_kb() - before) / 1024}))
+"""
+
+
+def isolated_check(path: Path) -> str | None:
+    """Check ``path`` in a fresh process; assert the time and memory limits; return the code of
+    the refusal (None when the file was read)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _ISOLATED, str(path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=True,
+    )
+    report = json.loads(done.stdout)
+    print(path.name, report)
+    assert report["seconds"] < TIME_LIMIT, report
+    assert report["grew_mb"] < MEMORY_LIMIT_MB, report
+    return report["code"]
+
+
+@pytest.fixture
+def roster(tmp_path) -> bytes:
+    return write_roster(tmp_path / "roster.xlsx", [person(1), person(2)]).read_bytes()
+
+
+# --- file_empty, file_too_large --------------------------------------------------------------
+
+
+def test_zero_bytes_is_file_empty(tmp_path):
+    empty = tmp_path / "empty.xlsx"
+    empty.write_bytes(b"")
+    assert refusal(empty).code == "file_empty"
+    assert refusal(b"").code == "file_empty"
+
+
+def test_size_is_checked_before_reading(tmp_path, roster):
+    # A sparse 2 GB file: reading it would take long; its size alone refuses it.
+    huge = tmp_path / "huge.xlsx"
+    with open(huge, "wb") as handle:
+        handle.truncate(2 * 1024**3)
+    finding = refusal(huge)
+    assert finding.code == "file_too_large"
+    assert "20.0MB" in finding.message
+    assert refusal(roster, max_bytes=len(roster) - 1).code == "file_too_large"
+
+
+# --- file_not_xlsx ---------------------------------------------------------------------------
+
+
+def test_old_xls_is_not_xlsx():
+    finding = refusal(old_xls())
+    assert finding.code == "file_not_xlsx"
+    assert ".xls" in finding.message
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "姓名,身份证号\n张三,110101199001011237\n".encode(),
+        "姓名,身份证号\n张三,110101199001011237\n".encode("gb18030"),
+        b"\xef\xbb\xbfname,id\n",
+    ],
+)
+def test_csv_renamed_to_xlsx_is_not_xlsx(tmp_path, content):
+    path = tmp_path / "roster.xlsx"
+    path.write_bytes(content)
+    finding = refusal(path)
+    assert finding.code == "file_not_xlsx"
+    assert "CSV" in finding.message
+
+
+def test_a_picture_is_not_xlsx():
+    assert refusal(b"\x89PNG\r\n\x1a\n" + bytes(200)).code == "file_not_xlsx"
+
+
+def test_a_word_document_is_not_xlsx(roster):
+    types = (
+        b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+        b'content-types"><Override PartName="/word/document.xml" ContentType="application/'
+        b'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>'
+    )
+    docx = raw_zip([("[Content_Types].xml", types, len(types), zlib.crc32(types), 0)])
+    finding = refusal(docx)
+    assert finding.code == "file_not_xlsx"
+    assert "Word" in finding.message
+
+
+def test_a_zip_without_content_types_is_not_xlsx(tmp_path):
+    path = tmp_path / "a.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", "<office:document-content/>")
+    assert refusal(path).code == "file_not_xlsx"
+
+
+def test_a_macro_enabled_workbook_renamed_is_not_xlsx(roster):
+    types = read_part(roster, "[Content_Types].xml").replace(
+        b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+        b"application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+    )
+    assert b"macroEnabled" in types
+    xlsm = replace_parts(roster, {"[Content_Types].xml": types})
+    finding = refusal(xlsm)
+    assert finding.code == "file_not_xlsx"
+    assert "宏" in finding.message
+
+
+def test_a_workbook_carrying_a_vba_project_is_not_xlsx(roster):
+    with_vba = replace_parts(roster, {"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0" + bytes(100)})
+    assert refusal(with_vba).code == "file_not_xlsx"
+
+
+# --- file_encrypted --------------------------------------------------------------------------
+
+
+def test_password_protected_workbook_is_file_encrypted():
+    finding = refusal(encrypted_xlsx())
+    assert finding.code == "file_encrypted"
+    assert "密码" in finding.message
+
+
+# --- file_corrupt ----------------------------------------------------------------------------
+
+
+def test_truncated_zip_is_file_corrupt(roster):
+    assert refusal(roster[: len(roster) // 2]).code == "file_corrupt"
+
+
+def test_damaged_compressed_data_is_file_corrupt(roster):
+    with zipfile.ZipFile(io.BytesIO(roster)) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+    start = info.header_offset + 30 + len(info.filename) + 20
+    damaged = bytearray(roster)
+    for offset in range(start, start + 40):
+        damaged[offset] ^= 0x55
+    assert refusal(bytes(damaged)).code == "file_corrupt"
+
+
+def test_broken_xml_is_file_corrupt(roster):
+    xml = read_part(roster, "xl/worksheets/sheet1.xml")
+    broken = replace_parts(roster, {"xl/worksheets/sheet1.xml": xml[: len(xml) // 2]})
+    assert refusal(broken).code == "file_corrupt"
+
+
+def test_duplicate_part_names_are_file_corrupt(roster):
+    xml = read_part(roster, "xl/worksheets/sheet1.xml")
+    with zipfile.ZipFile(io.BytesIO(roster)) as archive:
+        entries = [
+            (i.filename, archive.read(i.filename), i.file_size, i.CRC, 0)
+            for i in archive.infolist()
+        ]
+    entries.append(("XL/worksheets/sheet1.xml", xml, len(xml), zlib.crc32(xml), 0))
+    assert refusal(raw_zip(entries)).code == "file_corrupt"
+
+
+def test_too_many_zip_entries_is_file_corrupt(roster):
+    extra = {f"customXml/item{i}.xml": b"<a/>" for i in range(MAX_ZIP_ENTRIES)}
+    assert refusal(replace_parts(roster, extra)).code == "file_corrupt"
+
+
+BILLION_LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + b"".join(
+        b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+        for i in range(1, 10)
+    )
+    + b"]>"
+)
+
+
+def test_entity_expansion_in_a_sheet_is_refused_before_parsing(tmp_path, roster):
+    xml = read_part(roster, "xl/worksheets/sheet1.xml").replace(b"<t>", b"<t>&lol9;", 1)
+    bomb = replace_parts(roster, {"xl/worksheets/sheet1.xml": BILLION_LAUGHS + xml})
+    path = tmp_path / "laughs.xlsx"
+    path.write_bytes(bomb)
+    assert refusal(bomb).message.count("DOCTYPE") == 1
+    assert isolated_check(path) == "file_corrupt"
+
+
+def test_doctype_in_content_types_is_refused(roster):
+    types = read_part(roster, "[Content_Types].xml")
+    types = types.replace(b"<Types", b'<!DOCTYPE Types SYSTEM "http://example.invalid/x"><Types')
+    assert refusal(replace_parts(roster, {"[Content_Types].xml": types})).code == "file_corrupt"
+
+
+def test_entity_declaration_in_a_utf16_part_is_refused(roster):
+    part = (
+        '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE a [<!ENTITY b "c">]>'
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"/>'
+    ).encode("utf-16")
+    finding = refusal(replace_parts(roster, {"xl/sharedStrings.xml": part}))
+    assert finding.code == "file_corrupt" and "DOCTYPE" in finding.message
+
+
+@pytest.fixture(scope="module")
+def bomb_stream() -> tuple[bytes, int, int, bytes]:
+    """Over 512 MB of cells, deflated to about 1.5 MB: what a bomb's sheet part expands to."""
+    pattern = b'<c r="A1" t="inlineStr"><is><t>aaaaaaaaaa</t></is></c>'
+    total = MAX_UNCOMPRESSED_TOTAL + 1024 * 1024
+    head = (pattern * (4096 // len(pattern) + 1))[:4096]
+    deflated, crc = deflate_stream(pattern, total)
+    return deflated, total, crc, head
+
+
+def test_zip_bomb_with_honest_sizes_is_refused_from_its_headers(tmp_path, roster, bomb_stream):
+    deflated, total, crc, _ = bomb_stream
+    bomb = bomb_workbook(roster, "xl/worksheets/sheet1.xml", deflated, size=total, crc=crc)
+    path = tmp_path / "bomb.xlsx"
+    path.write_bytes(bomb)
+    finding = refusal(path)
+    assert finding.code == "file_corrupt" and "压缩炸弹" in finding.message
+    assert isolated_check(path) == "file_corrupt"
+
+
+def test_zip_bomb_refused_by_its_compression_ratio(tmp_path, roster):
+    size = 64 * 1024 * 1024
+    deflated, crc = deflate_stream(b" ", size)
+    assert size / len(deflated) > 500
+    bomb = bomb_workbook(roster, "xl/worksheets/sheet1.xml", deflated, size=size, crc=crc)
+    finding = refusal(bomb)
+    assert finding.code == "file_corrupt" and "压缩炸弹" in finding.message
+
+
+def test_zip_bomb_whose_headers_lie_is_refused_after_the_declared_size(
+    tmp_path, roster, bomb_stream
+):
+    # The headers claim 4 KB with the CRC of the first 4 KB; the stream expands to 513 MB.
+    deflated, _, _, head = bomb_stream
+    bomb = bomb_workbook(
+        roster, "xl/worksheets/sheet1.xml", deflated, size=len(head), crc=zlib.crc32(head)
+    )
+    path = tmp_path / "liar.xlsx"
+    path.write_bytes(bomb)
+    finding = refusal(path)
+    assert finding.code == "file_corrupt" and "压缩炸弹" in finding.message
+    assert isolated_check(path) == "file_corrupt"
+
+
+def test_lying_bomb_in_shared_strings_is_refused(tmp_path, roster, bomb_stream):
+    deflated, _, _, head = bomb_stream
+    with_strings = replace_parts(roster, {"xl/sharedStrings.xml": b"<sst/>"})
+    bomb = bomb_workbook(
+        with_strings, "xl/sharedStrings.xml", deflated, size=len(head), crc=zlib.crc32(head)
+    )
+    path = tmp_path / "strings.xlsx"
+    path.write_bytes(bomb)
+    assert isolated_check(path) == "file_corrupt"
+
+
+def test_sparse_cells_far_apart_do_not_blow_up_memory(tmp_path, roster):
+    # Two values at opposite corners of the sheet: a dense reader would allocate 17 billion
+    # cells. The file is read in bounded memory, and both cells are outside the roster columns.
+    xml = read_part(roster, "xl/worksheets/sheet1.xml").replace(
+        b"</sheetData>",
+        b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>',
+    )
+    path = tmp_path / "sparse.xlsx"
+    path.write_bytes(replace_parts(roster, {"xl/worksheets/sheet1.xml": xml}))
+    assert isolated_check(path) is None
+
+
+# --- the rest of the file-level codes, from the table ----------------------------------------
+
+
+def test_every_file_code_is_exercised_somewhere():
+    import plans.tests.test_roster_table as table
+
+    sources = Path(__file__).read_text() + Path(table.__file__).read_text()
+    from plans.engine.findings import FILE_CODES
+
+    assert [code for code in FILE_CODES if f'"{code}"' not in sources] == []
