@@ -33,7 +33,7 @@ class RosterUploadForm(forms.Form):
     coverage_start = forms.DateField(
         label=_("Coverage start"),
         initial=_next_january,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
         help_text=_("Cover runs one year from this day."),
     )
     mode = forms.CharField(
@@ -146,6 +146,6 @@ class PaymentForm(forms.Form):
     paid_on = forms.DateField(
         label=_("Date received"),
         initial=timezone.localdate,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
     reference = forms.CharField(label=_("Bank reference"), max_length=64)
