@@ -248,17 +248,29 @@ def _store_refusal(roster_id: int, token: str, finding: Finding) -> None:
         roster.checked_at = timezone.now()
         roster.save()
         roster.findings.all().delete()
-        RosterFinding.objects.create(
-            roster=roster,
-            code=finding.code,
-            level=finding.level,
-            message=finding.message,
-            column=finding.column or "",
-        )
+        _save_findings(roster, [finding])
         _event(roster, None, finding.code)
         # Nothing of a refused file is kept.
         if stored:
             transaction.on_commit(lambda: Roster.file.field.storage.delete(stored))
+
+
+def _save_findings(roster: Roster, findings: Iterable[Finding]) -> None:
+    RosterFinding.objects.bulk_create(
+        (
+            RosterFinding(
+                roster=roster,
+                row=f.row,
+                column=f.column or "",
+                col=f.col,
+                code=f.code,
+                level=f.level,
+                message=f.message,
+            )
+            for f in findings
+        ),
+        batch_size=IMPORT_BATCH,
+    )
 
 
 def _store_result(roster_id: int, token: str, result: CheckResult) -> None:
@@ -285,21 +297,7 @@ def _store_result(roster_id: int, token: str, result: CheckResult) -> None:
         roster.problem = ""
         roster.save()
         roster.findings.all().delete()
-        RosterFinding.objects.bulk_create(
-            (
-                RosterFinding(
-                    roster=roster,
-                    row=f.row,
-                    column=f.column or "",
-                    col=f.col,
-                    code=f.code,
-                    level=f.level,
-                    message=f.message,
-                )
-                for f in result.findings
-            ),
-            batch_size=IMPORT_BATCH,
-        )
+        _save_findings(roster, result.findings)
         _event(
             roster,
             None,
@@ -422,18 +420,7 @@ def _back_to_checked(
         )
         if findings:
             roster.error_count = len(findings)
-            RosterFinding.objects.bulk_create(
-                RosterFinding(
-                    roster=roster,
-                    row=f.row,
-                    column=f.column or "",
-                    col=f.col,
-                    code=f.code,
-                    level=f.level,
-                    message=f.message,
-                )
-                for f in findings
-            )
+            _save_findings(roster, findings)
         roster.save()
         _event(roster, actor, roster.problem)
 

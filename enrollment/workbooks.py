@@ -14,27 +14,16 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from enrollment.annotate import (  # noqa: E402 - one set of sheet names and colours for both
+    AUTHOR,
+    HEADER_ROW,
+    INSTRUCTIONS_SHEET,
+    LAST_ROW,
+    ROSTER_SHEET,
+)
 from plans.engine.columns import COLUMNS, TEXT_KEYS, Column
 from plans.engine.money import format_money
 from plans.engine.rules import RETIRED, PlanRules
-
-ROSTER_SHEET = "参保名单"
-INSTRUCTIONS_SHEET = "填表说明"
-SUMMARY_SHEET = "检查结果"
-SUMMARY_TITLE = "名单检查结果"
-AUTHOR = "名单检查"
-# Starts every comment text the check writes, so that a later check can tell its own notes from
-# the clerk's and remove them: an annotated file is often fixed and uploaded again.
-MARK = "【名单检查】"
-HEADER_ROW = 2
-ERROR_RGB = "FFFF9999"
-WARNING_RGB = "FFFFE699"
-# Excel slows to a crawl with tens of thousands of comments and allows 65,530 hyperlinks per
-# sheet; past these limits cells are still coloured and the summary says what was left out.
-MAX_COMMENTS = 10_000
-MAX_LISTED = 50_000
-CHUNK = 1 << 20
-LAST_ROW = 1_048_576
 
 # --- the blank roster -------------------------------------------------------------------------
 

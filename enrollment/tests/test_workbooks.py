@@ -13,14 +13,8 @@ import pytest
 from openpyxl.styles import Border, Font, PatternFill, Side
 
 from enrollment import annotate
-from enrollment.workbooks import (
-    ERROR_RGB,
-    MARK,
-    SUMMARY_SHEET,
-    WARNING_RGB,
-    annotate_roster,
-    roster_template,
-)
+from enrollment.annotate import ERROR_RGB, MARK, SUMMARY_SHEET, WARNING_RGB, annotate_roster
+from enrollment.workbooks import roster_template
 from plans.engine.findings import Finding
 from plans.engine.rules import EMPLOYMENT_TYPES, OCCUPATIONS, parse_rules
 
