@@ -24,3 +24,7 @@ class ClaimAdmin(ScopedAdmin):
     readonly_fields = ("status", "proposal", "proposed_amount")
     raw_id_fields = ("enrollment", "union", "reported_by")
     inlines = [ClaimEventInline]
+
+
+# The holiday calendar's admin lives in its own module; importing it registers it.
+from claims import admin_calendar  # noqa: E402,F401

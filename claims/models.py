@@ -74,6 +74,7 @@ class Claim(models.Model):
         related_name="+",
     )
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    notice = models.FileField(upload_to="claim-notices/%Y/%m/", blank=True)
 
     class Meta:
         ordering = ["-reported_at"]
@@ -277,3 +278,27 @@ class HolidayYear(models.Model):
 
     def __str__(self) -> str:
         return str(self.year)
+
+
+class NoticeBundle(models.Model):
+    """Many decision notices printed as one PDF, made by a worker for one member of staff."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Being printed")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    union = models.ForeignKey("enrollment.Union", on_delete=models.PROTECT, related_name="+")
+    claims = models.ManyToManyField(Claim, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    file = models.FileField(upload_to="claim-notices/bundles/%Y/%m/", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"notices {self.pk}"

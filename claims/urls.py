@@ -6,5 +6,25 @@ app_name = "claims"
 
 urlpatterns = [
     path("", views.claim_list, name="claim_list"),
+    path("report/", views.claim_start, name="claim_start"),
+    path("report/<int:enrollment_pk>/", views.claim_report, name="claim_report"),
+    path("trial/", views.trial, name="trial"),
+    path("notices/", views.notices_print, name="notices_print"),
+    path("notices/<int:pk>/", views.notice_bundle, name="notice_bundle"),
+    path("batches/", views.batch_list, name="batch_list"),
+    path("batches/<int:pk>/", views.batch_detail, name="batch_detail"),
+    path("batches/<int:pk>/export/", views.batch_export, name="batch_export"),
+    path("batches/<int:pk>/<slug:action>/", views.batch_action, name="batch_action"),
     path("<int:pk>/", views.claim_detail, name="claim_detail"),
+    path("<int:pk>/documents/", views.claim_document_add, name="claim_document_add"),
+    path(
+        "<int:pk>/documents/<int:doc_pk>/",
+        views.claim_document_download,
+        name="claim_document_download",
+    ),
+    path("<int:pk>/withdraw/", views.claim_withdraw, name="claim_withdraw"),
+    path("<int:pk>/move/", views.claim_move, name="claim_move"),
+    path("<int:pk>/decide/", views.claim_decide, name="claim_decide"),
+    path("<int:pk>/secondary/", views.claim_secondary, name="claim_secondary"),
+    path("<int:pk>/notice/", views.claim_notice_download, name="claim_notice"),
 ]

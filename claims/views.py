@@ -1,33 +1,559 @@
-"""Pages for claims. Every query goes through the scoping selectors."""
+"""Claims pages: report, documents, review queue, decision, notices, batches, trial calculation.
 
+Every object is fetched through the scoping selectors: another union's claim, document or batch
+is a 404.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from claims.models import Claim
-from claims.selectors import visible_claims
-from enrollment.selectors import scoped_get_or_404
+from claims import selectors, services
+from claims.forms import (
+    LABELS,
+    NEEDS,
+    ClaimReportForm,
+    DecideForm,
+    DocumentForm,
+    FindMemberForm,
+    MoveForm,
+    QueueForm,
+    SecondaryForm,
+    TrialForm,
+)
+from claims.models import Claim, ClaimDocument, NoticeBundle, PaymentBatch, Payout
+from enrollment.decorators import role_required
+from enrollment.models import Enrollment, User
+from enrollment.selectors import scoped, scoped_get_or_404, visible_enrollments
+from plans.engine.identity import IdNumberError, normalise_id_number
 
 PAGE_SIZE = 50
+CLERK = (User.Role.CLERK,)
+OFFICE = (User.Role.OFFICE_STAFF,)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def _claim(request: HttpRequest, pk: int) -> Claim:
+    return scoped_get_or_404(request.user, selectors.visible_claims(request.user), pk=pk)
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+@role_required(*CLERK)
 @require_GET
-def claim_list(request: HttpRequest) -> HttpResponse:
-    claims = visible_claims(request.user)
-    status = request.GET.get("status", "")
-    if status in Claim.Status.values:
-        claims = claims.filter(status=status)
-    page = Paginator(claims, PAGE_SIZE).get_page(request.GET.get("page"))
+def claim_start(request: HttpRequest) -> HttpResponse:
+    """Step one: find the member by ID number and pick the cover to claim on."""
+    form = FindMemberForm(request.GET or None)
+    enrollments = Enrollment.objects.none()
+    if form.is_valid():
+        try:
+            number = normalise_id_number(form.cleaned_data["id_number"])
+        except IdNumberError as exc:
+            form.add_error("id_number", str(exc))
+        else:
+            enrollments = (
+                visible_enrollments(request.user)
+                .filter(member__id_number=number, status=Enrollment.Status.ACTIVE)
+                .select_related("plan", "member")
+            )
+            if not enrollments:
+                form.add_error("id_number", _("No active cover for this ID number in your unit."))
+    return render(request, "claims/claim_start.html", {"form": form, "enrollments": enrollments})
+
+
+@role_required(*CLERK)
+@require_http_methods(["GET", "POST"])
+def claim_report(request: HttpRequest, enrollment_pk: int) -> HttpResponse:
+    enrollment = scoped_get_or_404(
+        request.user,
+        visible_enrollments(request.user).select_related("plan_version", "member"),
+        pk=enrollment_pk,
+        status=Enrollment.Status.ACTIVE,
+    )
+    rules = enrollment.plan_version.parsed_rules
+    member = enrollment.member
+    form = ClaimReportForm(
+        request.POST or None,
+        rules=rules,
+        initial={"payee_name": member.name, "payee_account": member.bank_card},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            claim = services.claim_report(
+                user=request.user,
+                enrollment=enrollment,
+                benefit=form.cleaned_data["benefit"],
+                facts=form.facts(),
+                event_date=form.event_date(),
+                payee_name=form.cleaned_data["payee_name"],
+                payee_account=form.cleaned_data["payee_account"],
+            )
+        except services.ClaimError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Claim reported. Now add the documents on its checklist."))
+            return redirect("claims:claim_detail", pk=claim.pk)
     return render(
         request,
-        "claims/claim_list.html",
-        {"page": page, "status": status, "statuses": Claim.Status.choices},
+        "claims/claim_report.html",
+        {
+            "form": form,
+            "enrollment": enrollment,
+            "member": member,
+            "needs": NEEDS,
+        },
     )
+
+
+# --- one claim -----------------------------------------------------------------------------------
 
 
 @require_GET
 def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    claim = scoped_get_or_404(request.user, visible_claims(request.user), pk=pk)
-    events = claim.events.select_related("actor")
-    return render(request, "claims/claim_detail.html", {"claim": claim, "events": events})
+    from claims.reasons import REASON_TEXT
+
+    claim = _claim(request, pk)
+    user: User = request.user
+    requirements = services.required_documents(claim)
+    missing = services.missing_documents(claim)
+    proposal = claim.proposal or {}
+    return render(
+        request,
+        "claims/claim_detail.html",
+        {
+            "claim": claim,
+            "member": claim.enrollment.member,
+            "benefit_label": _benefit_label(claim),
+            "events": claim.events.select_related("actor"),
+            "documents": claim.documents.all(),
+            "have_codes": set(claim.documents.values_list("requirement", flat=True)),
+            "requirements": requirements,
+            "missing": missing,
+            "document_form": DocumentForm(requirements=missing or requirements),
+            "decide_form": DecideForm(
+                initial={
+                    "approve": "pay" if proposal.get("decision") != "reject" else "reject",
+                    "amount": proposal.get("amount") if proposal.get("decision") == "pay" else None,
+                    "reasons": proposal.get("reasons", []),
+                }
+            ),
+            "secondary_form": SecondaryForm(),
+            "payouts": claim.payouts.select_related("batch"),
+            "reason_text": [REASON_TEXT.get(r, r) for r in claim.reject_reasons],
+            "proposal_reasons": [REASON_TEXT.get(r, r) for r in proposal.get("reasons", [])],
+            "is_clerk": user.role == User.Role.CLERK,
+            "is_office": user.role == User.Role.OFFICE_STAFF,
+            "overdue": _overdue(claim),
+            "facts": _facts_for_display(claim),
+        },
+    )
+
+
+def _benefit_label(claim: Claim) -> str:
+    benefit = claim.enrollment.plan_version.parsed_rules.benefit(claim.benefit)
+    return benefit.label if benefit else str(LABELS.get(claim.benefit, claim.benefit))
+
+
+FACT_LABELS = {name: field.label for name, field in TrialForm.base_fields.items()}
+
+
+def _facts_for_display(claim: Claim) -> list[tuple[str, object]]:
+    shown = []
+    for name, value in (claim.facts or {}).items():
+        if name == "hospital_locality":
+            value = _("Local") if value == "local" else _("Elsewhere (异地)")
+        elif isinstance(value, bool):
+            value = _("yes") if value else _("no")
+        shown.append((FACT_LABELS.get(name, name), value))
+    return shown
+
+
+def _overdue(claim: Claim) -> bool:
+    from claims.workdays import overdue
+
+    if claim.due_date is None:
+        return False
+    return overdue(claim.due_date, timezone.localdate(), claim.status == Claim.Status.PAID)
+
+
+def _act(request: HttpRequest, claim: Claim, action, **kwargs) -> HttpResponse:
+    try:
+        action(claim=claim, user=request.user, **kwargs)
+    except services.ClaimError as exc:
+        messages.error(request, str(exc))
+    return redirect("claims:claim_detail", pk=claim.pk)
+
+
+@require_POST
+def claim_document_add(request: HttpRequest, pk: int) -> HttpResponse:
+    claim = _claim(request, pk)
+    if request.user.role not in (User.Role.CLERK, User.Role.OFFICE_STAFF):
+        raise Http404
+    form = DocumentForm(
+        request.POST, request.FILES, requirements=services.required_documents(claim)
+    )
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("claims:claim_detail", pk=claim.pk)
+    return _act(
+        request,
+        claim,
+        services.claim_document_add,
+        requirement=form.cleaned_data["requirement"],
+        upload=form.cleaned_data["file"],
+    )
+
+
+@require_GET
+def claim_document_download(request: HttpRequest, pk: int, doc_pk: int) -> HttpResponse:
+    claim = _claim(request, pk)
+    try:
+        document = claim.documents.get(pk=doc_pk)
+    except ClaimDocument.DoesNotExist:
+        raise Http404 from None
+    response = FileResponse(document.file.open("rb"), content_type=document.content_type)
+    response["Content-Disposition"] = "inline"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@role_required(*CLERK)
+@require_POST
+def claim_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(request, _claim(request, pk), services.claim_withdraw)
+
+
+@role_required(*OFFICE)
+@require_POST
+def claim_move(request: HttpRequest, pk: int) -> HttpResponse:
+    claim = _claim(request, pk)
+    form = MoveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("That step is not possible."))
+        return redirect("claims:claim_detail", pk=claim.pk)
+    return _act(
+        request,
+        claim,
+        services.claim_move,
+        to=form.cleaned_data["to"],
+        note=form.cleaned_data["note"],
+    )
+
+
+@role_required(*OFFICE)
+@require_POST
+def claim_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    claim = _claim(request, pk)
+    form = DecideForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("claims:claim_detail", pk=claim.pk)
+    data = form.cleaned_data
+    return _act(
+        request,
+        claim,
+        services.claim_decide,
+        approve=data["approve"],
+        amount=data.get("amount"),
+        reasons=data.get("reasons", []),
+        override_reason=data.get("override_reason", ""),
+    )
+
+
+@role_required(*OFFICE)
+@require_POST
+def claim_secondary(request: HttpRequest, pk: int) -> HttpResponse:
+    claim = _claim(request, pk)
+    form = SecondaryForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("claims:claim_detail", pk=claim.pk)
+    return _act(
+        request,
+        claim,
+        services.secondary_assistance_grant,
+        amount=form.cleaned_data["amount"],
+        reason=form.cleaned_data["reason"],
+    )
+
+
+@require_GET
+def claim_notice_download(request: HttpRequest, pk: int) -> HttpResponse:
+    claim = _claim(request, pk)
+    if not claim.notice:
+        raise Http404
+    response = FileResponse(claim.notice.open("rb"), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{claim.number}.pdf"'
+    return response
+
+
+# --- the review queue ----------------------------------------------------------------------------
+
+SORTS = {
+    "due": ("due_date", "reported_at"),
+    "-reported": ("-reported_at",),
+    "reported": ("reported_at",),
+    "-amount": ("-proposed_amount", "-reported_at"),
+}
+
+
+@require_GET
+def claim_list(request: HttpRequest) -> HttpResponse:
+    """The review queue: filters, sorting, pages; overdue claims stand out."""
+    form = QueueForm(request.GET or None)
+    claims = selectors.visible_claims(request.user)
+    sort = "due"
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["status"]:
+            claims = claims.filter(status=data["status"])
+        if data["plan"]:
+            claims = claims.filter(enrollment__plan__code=data["plan"])
+        if data["benefit"]:
+            claims = claims.filter(benefit=data["benefit"])
+        if data["union"]:
+            claims = claims.filter(union_id=data["union"])
+        if data["date_from"]:
+            claims = claims.filter(event_date__gte=data["date_from"])
+        if data["date_to"]:
+            claims = claims.filter(event_date__lte=data["date_to"])
+        if data["overdue"]:
+            claims = claims.filter(due_date__lt=timezone.localdate()).exclude(
+                status__in=[Claim.Status.PAID, Claim.Status.REJECTED, Claim.Status.WITHDRAWN]
+            )
+        sort = data["sort"] or "due"
+    claims = claims.order_by(*SORTS.get(sort, SORTS["due"]), "pk")
+    page = Paginator(claims, PAGE_SIZE).get_page(request.GET.get("page"))
+    today = timezone.localdate()
+    open_statuses = {
+        Claim.Status.REPORTED,
+        Claim.Status.REVIEWING,
+        Claim.Status.INVESTIGATING,
+        Claim.Status.RETURNED,
+        Claim.Status.APPROVED,
+    }
+    rows = [
+        (
+            claim,
+            claim.due_date is not None and claim.due_date < today and claim.status in open_statuses,
+        )
+        for claim in page
+    ]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "claims/claim_list.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "query": query.urlencode(),
+            "statuses": Claim.Status.choices,
+            "benefits": LABELS,
+            "plans": _queue_plans(request.user),
+            "weekends_only": any(c.due_basis == Claim.DueBasis.WEEKENDS_ONLY for c, _o in rows),
+        },
+    )
+
+
+def _queue_plans(user: User):
+    from plans.selectors import visible_plans
+
+    return visible_plans(user).values_list("code", "name")
+
+
+@role_required(*OFFICE)
+@require_POST
+def notices_print(request: HttpRequest) -> HttpResponse:
+    from claims import tasks
+
+    ids = [int(i) for i in request.POST.getlist("claim") if i.isdigit()]
+    claims = selectors.visible_claims(request.user).filter(
+        pk__in=ids, status__in=[Claim.Status.APPROVED, Claim.Status.REJECTED, Claim.Status.PAID]
+    )
+    if not claims.exists():
+        messages.error(request, _("Choose decided claims to print their notices."))
+        return redirect("claims:claim_list")
+    bundle = NoticeBundle.objects.create(created_by=request.user, union=request.user.union)
+    bundle.claims.set(claims)
+    from django.db import transaction
+
+    transaction.on_commit(lambda: tasks.notice_bundle.delay(bundle.pk))
+    return redirect("claims:notice_bundle", pk=bundle.pk)
+
+
+@require_GET
+def notice_bundle(request: HttpRequest, pk: int) -> HttpResponse:
+    bundle = scoped_get_or_404(request.user, NoticeBundle.objects.all(), pk=pk)
+    if request.GET.get("download") and bundle.file:
+        response = FileResponse(bundle.file.open("rb"), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="notices-{bundle.pk}.pdf"'
+        return response
+    return render(request, "claims/notice_bundle.html", {"bundle": bundle})
+
+
+# --- payment batches -----------------------------------------------------------------------------
+
+
+def _due_payouts(user: User):
+    return scoped(user, Payout.objects.select_related("claim"), "claim__union").filter(
+        status=Payout.Status.DUE, batch__isnull=True
+    )
+
+
+@role_required(*OFFICE)
+@require_http_methods(["GET", "POST"])
+def batch_list(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        ids = [int(i) for i in request.POST.getlist("payout") if i.isdigit()]
+        try:
+            batch = services.batch_create(
+                user=request.user, payouts=_due_payouts(request.user).filter(pk__in=ids)
+            )
+        except services.ClaimError as exc:
+            messages.error(request, str(exc))
+        else:
+            return redirect("claims:batch_detail", pk=batch.pk)
+    batches = scoped(request.user, PaymentBatch.objects.all(), "office")
+    return render(
+        request,
+        "claims/batch_list.html",
+        {
+            "due": _due_payouts(request.user).order_by("created_at")[:500],
+            "batches": batches[:100],
+        },
+    )
+
+
+def _batch(request: HttpRequest, pk: int) -> PaymentBatch:
+    return scoped_get_or_404(request.user, PaymentBatch.objects.all(), "office", pk=pk)
+
+
+@role_required(*OFFICE)
+@require_GET
+def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = _batch(request, pk)
+    return render(
+        request,
+        "claims/batch_detail.html",
+        {
+            "batch": batch,
+            "payouts": batch.payouts.select_related("claim"),
+        },
+    )
+
+
+@role_required(*OFFICE)
+@require_GET
+def batch_export(request: HttpRequest, pk: int) -> HttpResponse:
+    from claims.notices import bank_transfer_workbook
+
+    batch = _batch(request, pk)
+    try:
+        services.batch_mark_exported(batch=batch, user=request.user)
+    except services.ClaimError as exc:
+        messages.error(request, str(exc))
+        return redirect("claims:batch_detail", pk=batch.pk)
+    response = HttpResponse(bank_transfer_workbook(batch), content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{batch.number}.xlsx"'
+    return response
+
+
+@role_required(*OFFICE)
+@require_POST
+def batch_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    batch = _batch(request, pk)
+    actions = {"paid": services.batch_confirm_paid, "cancel": services.batch_cancel}
+    if action not in actions:
+        raise Http404
+    try:
+        actions[action](batch=batch, user=request.user)
+    except services.ClaimError as exc:
+        messages.error(request, str(exc))
+    return redirect("claims:batch_detail", pk=batch.pk)
+
+
+# --- trial calculation ---------------------------------------------------------------------------
+
+
+@role_required(User.Role.OFFICE_STAFF, User.Role.PLAN_ADMIN, User.Role.AUDITOR)
+@require_GET
+def trial(request: HttpRequest) -> HttpResponse:
+    """试算: the engine's answer for facts typed in, without a claim."""
+    from plans.engine.payout import FactsError, PriorPayout, decide, facts_from_json
+
+    from plans.selectors import version_in_force, visible_plans
+
+    form = TrialForm(request.GET or None)
+    decision = None
+    if request.GET and form.is_valid():
+        data = form.cleaned_data
+        plan = visible_plans(request.user).filter(code=data["plan"]).first()
+        version = version_in_force(plan, data["coverage_start"]) if plan else None
+        if version is None:
+            form.add_error("plan", _("No published version of this plan covers that start."))
+        else:
+            facts_json = {
+                k: v for k, v in form.facts().items() if k not in ("hospital_name", "diagnosis")
+            }
+            facts_json.update(benefit=data["benefit"], filed_date=data["filed_date"].isoformat())
+            try:
+                facts = facts_from_json(facts_json)
+            except FactsError as exc:
+                for field, message in exc.errors.items():
+                    form.add_error(field if field in form.fields else None, message)
+            else:
+                prior = _trial_prior(data, facts, PriorPayout)
+                decision = decide(
+                    version.parsed_rules,
+                    coverage_start=data["coverage_start"],
+                    shares=data["shares"],
+                    facts=facts,
+                    prior=prior,
+                )
+    return render(
+        request,
+        "claims/trial.html",
+        {
+            "form": form,
+            "decision": decision,
+            "plans": visible_plans(request.user),
+        },
+    )
+
+
+def _trial_prior(data: dict, facts, prior_type) -> list:
+    """Earlier payments described by a total and a count, spread evenly over that many claims."""
+    count = data.get("prior_count") or 0
+    total = data.get("prior_amount") or Decimal("0.00")
+    if not count and total:
+        count = 1
+    if not count:
+        return []
+    each = (total / count).quantize(Decimal("0.01"))
+    day = data["coverage_start"]
+    return [
+        prior_type(
+            benefit=data["benefit"],
+            amount=each if i else total - each * (count - 1),
+            event_date=day + datetime.timedelta(days=i),
+        )
+        for i in range(count)
+    ]

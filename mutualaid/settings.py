@@ -203,6 +203,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 ROSTER_DRAFT_RETENTION_DAYS = env_int("ROSTER_DRAFT_RETENTION_DAYS", 30, minimum=1)
+CLAIM_DOCUMENT_MAX_MB = env_int("CLAIM_DOCUMENT_MAX_MB", 10, minimum=1)
+# The office's promise: money in the account within this many working days of a complete claim.
+CLAIM_DUE_WORKING_DAYS = env_int("CLAIM_DUE_WORKING_DAYS", 10, minimum=1)
 
 # Production hardening: on unless DEBUG is on. Each can be overridden for a deployment behind a
 # TLS-terminating proxy that needs different values.
