@@ -91,6 +91,9 @@ class Claim(models.Model):
             ),
         ]
         indexes = [
+            # The review queue's orderings (due date first; newest first) and its filters.
+            models.Index(fields=["due_date", "reported_at", "id"], name="claim_queue_due"),
+            models.Index(fields=["reported_at"], name="claim_queue_reported"),
             models.Index(fields=["status", "due_date"]),
             models.Index(fields=["union", "status"]),
         ]

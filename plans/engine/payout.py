@@ -1006,7 +1006,7 @@ def facts_from_json(
     errors: dict[str, str] = {}
     benefit = data.get("benefit")
     if not isinstance(benefit, str) or not benefit.strip():
-        errors["benefit"] = _MISSING
+        errors["benefit"] = _MISSING if benefit in (None, "") else "应为保障项目代码（文字）"
         benefit = ""
     benefit = benefit.strip()
     plan_benefit = rules.benefit(benefit) if rules is not None and benefit else None
@@ -1040,7 +1040,12 @@ def facts_from_json(
         fire_date=_date(data.get("fire_date"), "fire_date", errors),
         work_injury=_boolean(data.get("work_injury"), "work_injury", errors),
     )
-    needs = _needs(plan_benefit) if plan_benefit is not None else _NEEDS_BY_CODE.get(benefit, ())
+    # A code the plan lacks is decided (benefit_not_in_plan) whatever its facts, so only a code
+    # judged by the plan, or by the vocabulary when no plan is given, needs its fields.
+    if plan_benefit is not None:
+        needs = _needs(plan_benefit)
+    else:
+        needs = () if rules is not None else _NEEDS_BY_CODE.get(benefit, ())
     for name in needs:
         if name not in errors and data.get(name) is None:
             errors[name] = _MISSING
