@@ -301,9 +301,8 @@ def claim_decide(
 ) -> Claim:
     """Approve with an amount or reject with reason codes. Departing from the engine's proposal
     needs a written reason, which is kept with the decision."""
-    from plans.engine.payout import REASONS
-
     from claims import tasks
+    from plans.engine.payout import REASONS
 
     claim = _lock(claim.pk)
     if claim.status != S.REVIEWING:

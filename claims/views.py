@@ -498,7 +498,6 @@ def batch_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 def trial(request: HttpRequest) -> HttpResponse:
     """试算: the engine's answer for facts typed in, without a claim."""
     from plans.engine.payout import FactsError, PriorPayout, decide, facts_from_json
-
     from plans.selectors import version_in_force, visible_plans
 
     form = TrialForm(request.GET or None)
