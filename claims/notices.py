@@ -42,9 +42,9 @@ NOTICES_PER_FILE = 500
 _EVENT_LABELS = {
     "hospital_allowance": "入院日期",
     "critical_illness": "确诊日期",
-    "accident": "事故发生日期",
+    "accident": "事故日期",
     "hospital_stay": "入院日期",
-    "fire": "火灾发生日期",
+    "fire": "火灾日期",
 }
 _DEFAULT_EVENT_LABEL = "出险日期"
 _PAYOUT_PURPOSE = {
@@ -279,6 +279,12 @@ def bank_transfer_workbook(batch: PaymentBatch) -> bytes:
     for index, width in enumerate(_BANK_WIDTHS):
         ws.column_dimensions[chr(ord("A") + index)].width = width
     ws.freeze_panes = "A2"
+    # Printed for the signing officer as well as uploaded: one page wide, in landscape.
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
     ws.append([_cell(ws, title, header=True) for title in BANK_HEADER])
     for number, payout in enumerate(payouts, start=1):
         ws.append(

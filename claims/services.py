@@ -257,6 +257,10 @@ def claim_propose_run(*, claim_id: int) -> None:
     )
     proposal = decision.as_json()
     proposal["flags"] = list(decision.flags)
+    # The accident base that applied, for the per-period cap of later accident claims.
+    proposal["applied_base"] = (
+        str(decision.applied_base) if decision.applied_base is not None else None
+    )
     with transaction.atomic():
         claim = _lock(claim_id)
         claim.proposal = proposal

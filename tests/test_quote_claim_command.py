@@ -190,6 +190,10 @@ def test_filed_date_defaults_to_today(tmp_path, catalog):
         ({"prior_payouts": [{"benefit": "hospital_allowance"}]}, "prior_payouts[0].amount"),
         ({"prior_payouts": {}}, "prior_payouts"),
         ({"admision_date": "2024-03-01"}, "不认识的字段：admision_date"),
+        (
+            {"prior_payouts": [{**CONTRACT_INPUT["prior_payouts"][0], "base": "1"}]},
+            "不认识的字段：prior_payouts[0].base",
+        ),
     ],
 )
 def test_unusable_input_exits_2_with_an_error(tmp_path, catalog, change, words):

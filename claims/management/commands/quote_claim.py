@@ -15,7 +15,14 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from plans.engine.payout import FACT_FIELDS, FactsError, decide, facts_from_json, priors_from_json
+from plans.engine.payout import (
+    FACT_FIELDS,
+    PRIOR_FIELDS,
+    FactsError,
+    decide,
+    facts_from_json,
+    priors_from_json,
+)
 from plans.engine.rules import RulesError
 from plans.models import Plan
 from plans.selectors import version_in_force
@@ -74,7 +81,18 @@ class Command(BaseCommand):
 
     def _quote(self, options) -> dict:
         data = _read(options)
+        # A misspelt optional field would silently change the amount, so unknown keys are
+        # refused rather than ignored.
         unknown = sorted(set(data) - KNOWN_KEYS)
+        priors = data.get("prior_payouts")
+        if isinstance(priors, list):
+            for index, item in enumerate(priors):
+                if isinstance(item, dict):
+                    unknown += [
+                        f"prior_payouts[{index}].{key}"
+                        for key in sorted(item)
+                        if key not in PRIOR_FIELDS
+                    ]
         if unknown:
             raise InputProblem(f"不认识的字段：{'、'.join(unknown)}。")
 
