@@ -150,6 +150,7 @@ def demo_load(today: datetime.date | None = None) -> dict[str, int]:
         _load_users(unions)
         members = _load_members(unions, rng, today)
         _load_paid_roster(unions, members, today)
+        _load_claims(unions, today)
     return {
         "unions": Union.objects.count(),
         "members": Member.objects.count(),
@@ -378,3 +379,99 @@ def _load_paid_roster(
             roster=roster,
             status=Enrollment.Status.ACTIVE,
         )
+
+
+DEMO_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _load_claims(unions: dict[str, Union], today: datetime.date) -> None:
+    """A few claims in different states on the clerk's unit, so the claims pages have work."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from claims import services as claims
+    from claims.models import Claim, Payout
+
+    unit = unions[UNITS[0].code]
+    if Claim.objects.filter(union=unit).exists():
+        return
+    active = list(
+        Enrollment.objects.filter(union=unit, status=Enrollment.Status.ACTIVE)
+        .select_related("member", "plan_version")
+        .order_by("pk")[:3]
+    )
+    if len(active) < 3:
+        return
+    clerk = User.objects.get(username="clerk")
+    office = User.objects.get(username="office")
+    start = active[0].coverage_start
+    stories = [
+        (
+            "hospital_allowance",
+            start + datetime.timedelta(days=60),
+            {
+                "admission_date": (start + datetime.timedelta(days=60)).isoformat(),
+                "discharge_date": (start + datetime.timedelta(days=72)).isoformat(),
+                "hospital_name": "吉林大学第一医院",
+                "hospital_locality": "local",
+                "hospital_grade": 3,
+            },
+            True,
+        ),
+        (
+            "critical_illness",
+            start + datetime.timedelta(days=120),
+            {
+                "diagnosis_date": (start + datetime.timedelta(days=120)).isoformat(),
+                "diagnosis": "急性心肌梗塞",
+                "hospital_name": "长春市中心医院",
+            },
+            False,
+        ),
+        (
+            "accident",
+            start + datetime.timedelta(days=30),
+            {
+                "accident_date": (start + datetime.timedelta(days=30)).isoformat(),
+                "outcome": "disability",
+                "disability_grade": 8,
+            },
+            True,
+        ),
+    ]
+    made = []
+    for enrollment, (benefit, event, facts, complete) in zip(active, stories, strict=True):
+        if event > today:
+            continue
+        claim = claims.claim_report(
+            user=clerk,
+            enrollment=enrollment,
+            benefit=benefit,
+            facts=facts,
+            event_date=event,
+            payee_name=enrollment.member.name,
+            payee_account=enrollment.member.bank_card,
+        )
+        needed = claims.required_documents(claim)
+        for code, _label in needed if complete else needed[:-1]:
+            claims.claim_document_add(
+                claim=claim,
+                user=clerk,
+                requirement=code,
+                upload=SimpleUploadedFile(f"{code}.pdf", DEMO_PDF),
+            )
+        if complete:
+            claims.claim_propose_run(claim_id=claim.pk)
+        made.append(claim)
+    accident = next((c for c in made if c.benefit == "accident"), None)
+    if accident is not None:
+        accident.refresh_from_db()
+        if accident.proposal.get("decision") == "pay":
+            claims.claim_decide(
+                claim=accident,
+                user=office,
+                approve=True,
+                amount=Decimal(accident.proposal["amount"]),
+            )
+            batch = claims.batch_create(user=office, payouts=Payout.objects.filter(claim=accident))
+            claims.batch_mark_exported(batch=batch, user=office)
+            claims.batch_confirm_paid(batch=batch, user=office)

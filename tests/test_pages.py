@@ -64,9 +64,15 @@ def test_demo_has_one_user_per_role(demo):
 
 
 def test_demo_load_is_idempotent(demo):
+    from claims.models import Claim
+
     before = Member.objects.count()
+    claims = Claim.objects.count()
+    assert claims == 3
+    assert Claim.objects.filter(status="paid").count() == 1
     demo_load()
     assert Member.objects.count() == before
+    assert Claim.objects.count() == claims
     assert 200 <= before <= 500
 
 
