@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from plans.engine.identity import mask_bank_card
 
@@ -209,7 +210,7 @@ class Payout(models.Model):
         SECONDARY = "secondary", _("Secondary assistance")
 
     class Status(models.TextChoices):
-        DUE = "due", _("Due")
+        DUE = "due", pgettext_lazy("payout status", "Due")
         BATCHED = "batched", _("In a payment batch")
         PAID = "paid", _("Paid")
 
