@@ -32,10 +32,10 @@ from plans.engine.rules import PlanRules
 
 DOCUMENT_LANGUAGE = "zh-hans"
 TEMPLATE = "claims/pdf/decision_notice.html"
-# One render holds every page of the file in memory at once (about 1.2 MB a notice) and takes
-# about 0.1 s a notice, so a file stops at 500 notices: about 50 s and 0.7 GB on the benchmark
-# machine. Print more in several files.
-NOTICES_PER_FILE = 500
+# One render holds every page of the file in memory until it is written: on the benchmark
+# machine 100 notices took 5 s and 290 MB at peak, 200 took 12 s and 440 MB, 500 took 31 s and
+# 870 MB. A file therefore holds at most 200 notices; print more in several files.
+NOTICES_PER_FILE = 200
 
 # What the notice calls the event date, by benefit type (and, for a reimbursement, by the
 # event it reimburses). Anything else is the generic 出险日期.

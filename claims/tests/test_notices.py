@@ -285,6 +285,12 @@ def test_a_long_notice_in_a_batch_numbers_its_own_pages(approved, enrollment):
     assert "第1页/共1页" in pages[-1] and approved.number in pages[-1]
 
 
+def test_a_file_stops_at_its_notice_limit(approved, rejected, monkeypatch):
+    monkeypatch.setattr("claims.notices.NOTICES_PER_FILE", 1)
+    with pytest.raises(NoticeDataError, match="最多打印 1 份"):
+        decision_notices_pdf([approved, rejected])
+
+
 def test_an_empty_batch_is_refused():
     with pytest.raises(NoticeDataError):
         decision_notices_pdf([])

@@ -327,6 +327,8 @@ def test_admin_enters_a_year_and_its_due_dates_become_official(admin_client):
 
 @pytest.mark.urls(__name__)
 def test_admin_refuses_a_weekday_make_up_day(admin_client):
+    # The portal follows the language cookie, not the browser's header.
+    admin_client.cookies["django_language"] = "en"
     with translation.override("en"):
         response = admin_client.post(
             reverse("calendar_test:claims_officialday_add"),
