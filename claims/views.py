@@ -33,7 +33,7 @@ from claims.forms import (
 from claims.models import Claim, ClaimDocument, NoticeBundle, PaymentBatch, Payout
 from enrollment.decorators import role_required
 from enrollment.models import Enrollment, User
-from enrollment.selectors import scoped, scoped_get_or_404, visible_enrollments
+from enrollment.selectors import scoped, scoped_get_or_404, visible_enrollments, visible_units
 from plans.engine.identity import IdNumberError, normalise_id_number
 
 PAGE_SIZE = 50
@@ -368,6 +368,7 @@ def claim_list(request: HttpRequest) -> HttpResponse:
             "statuses": Claim.Status.choices,
             "benefits": LABELS,
             "plans": _queue_plans(request.user),
+            "units": visible_units(request.user).values_list("pk", "name")[:1000],
             "weekends_only": any(c.due_basis == Claim.DueBasis.WEEKENDS_ONLY for c, _o in rows),
         },
     )

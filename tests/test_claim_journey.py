@@ -245,6 +245,8 @@ def test_review_queue_filters_sorts_and_marks_overdue(client, world, covered):
     text = page.content.decode()
     assert text.index(late.number) < text.index(fresh.number)
     assert "table-danger" in text
+    by_unit = client.get(reverse("claims:claim_list"), {"union": world.unit_b.pk}).content.decode()
+    assert late.number not in by_unit and world.unit_a.name in by_unit  # offered in the filter
     bad = client.get(reverse("claims:claim_list"), {"date_from": "not-a-date", "union": "x"})
     assert bad.status_code == 200
 
