@@ -173,6 +173,12 @@ class ClaimReportForm(FactsFields):
         super().__init__(*args, **kwargs)
         self.fields["benefit"].choices = [(b.code, b.label) for b in rules.benefits]
 
+    def clean_payee_name(self):
+        value = self.cleaned_data["payee_name"].strip()
+        if not value or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise forms.ValidationError(_("Enter the payee's name as on the bank card."))
+        return value
+
     def clean_payee_account(self):
         value = "".join(self.cleaned_data["payee_account"].split())
         if not value.isdigit() or not 12 <= len(value) <= 30:

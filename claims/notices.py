@@ -99,8 +99,9 @@ def _payment_breakdown(claim: Claim, approved: Decimal) -> dict[str, Any]:
 
     The engine's lines are printed whenever it proposed a payment, because they show how the
     plan's rules apply to this claim. When staff changed the amount, the engine's result stays
-    visible as 按计划计算金额, followed by the adjustment and its reason, so that the member sees
-    both the rule and why the office departed from it; the approved amount is what is paid.
+    visible (按保障计划规定计算的金额), followed by the adjustment and its reason, so that the
+    member sees both the rule and why the office departed from it; the approved amount is what
+    is paid.
     When the engine proposed no payment (staff approved against it) its lines say nothing about
     the amount, and only the office's decision and reason are printed.
     """
@@ -116,10 +117,8 @@ def _payment_breakdown(claim: Claim, approved: Decimal) -> dict[str, Any]:
     adjustment = None
     if overridden and computed is not None:
         difference = approved - computed
-        adjustment = {
-            "amount": ("+" if difference > 0 else "") + _yuan(difference) if difference else "—",
-            "reason": claim.override_reason.strip(),
-        }
+        shown = "—" if not difference else ("+" if difference > 0 else "") + _yuan(difference)
+        adjustment = {"amount": shown, "reason": claim.override_reason.strip()}
     return {
         "lines": lines,
         "computed": _yuan(computed) if computed is not None else "",

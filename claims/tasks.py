@@ -37,7 +37,9 @@ def notice_bundle(bundle_id: int) -> None:
     from claims.notices import decision_notices_pdf
 
     bundle = NoticeBundle.objects.get(pk=bundle_id)
-    claims = bundle.claims.select_related("enrollment__member", "union").order_by("number")
+    claims = bundle.claims.select_related(
+        "enrollment__member", "enrollment__plan_version__plan", "union", "decided_by"
+    ).order_by("number")
     try:
         pdf = decision_notices_pdf(list(claims))
     except Exception:

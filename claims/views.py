@@ -392,6 +392,14 @@ def notices_print(request: HttpRequest) -> HttpResponse:
     if not claims.exists():
         messages.error(request, _("Choose decided claims to print their notices."))
         return redirect("claims:claim_list")
+    from claims.notices import NOTICES_PER_FILE
+
+    if claims.count() > NOTICES_PER_FILE:
+        messages.error(
+            request,
+            _("At most %(n)s notices can be printed in one file.") % {"n": NOTICES_PER_FILE},
+        )
+        return redirect("claims:claim_list")
     bundle = NoticeBundle.objects.create(created_by=request.user, union=request.user.union)
     bundle.claims.set(claims)
     from django.db import transaction
@@ -467,12 +475,14 @@ def batch_export(request: HttpRequest, pk: int) -> HttpResponse:
     from claims.notices import bank_transfer_workbook
 
     batch = _batch(request, pk)
+    # The file is built first: a batch is only marked exported once its file exists.
+    data = bank_transfer_workbook(batch)
     try:
         services.batch_mark_exported(batch=batch, user=request.user)
     except services.ClaimError as exc:
         messages.error(request, str(exc))
         return redirect("claims:batch_detail", pk=batch.pk)
-    response = HttpResponse(bank_transfer_workbook(batch), content_type=XLSX)
+    response = HttpResponse(data, content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="{batch.number}.xlsx"'
     return response
 
