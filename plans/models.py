@@ -94,3 +94,55 @@ class PlanVersion(models.Model):
         return self.effective_from <= day and (
             self.effective_to is None or day <= self.effective_to
         )
+
+
+class PlanChange(models.Model):
+    """Every change to a plan or one of its versions: who, when, what, before and after."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Created")
+        EDITED = "edited", _("Edited")
+        PUBLISHED = "published", _("Published")
+        SUPERSEDED = "superseded", _("Superseded")
+
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="changes")
+    version = models.ForeignKey(
+        PlanVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="changes"
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    actor = models.ForeignKey(
+        "enrollment.User", on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("plan change")
+        verbose_name_plural = _("plan changes")
+
+    def __str__(self) -> str:
+        return f"{self.plan.code} {self.action} {self.at:%Y-%m-%d}"
+
+    @property
+    def diff(self) -> list[tuple[str, object, object]]:
+        if self.before is None or self.after is None:
+            return []
+        return rules_diff(self.before, self.after)
+
+
+def rules_diff(before: object, after: object, path: str = "") -> list[tuple[str, object, object]]:
+    """Every leaf that differs between two rule dicts, as (path, before, after)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        changes = []
+        for key in sorted(set(before) | set(after), key=str):
+            changes += rules_diff(before.get(key), after.get(key), f"{path}.{key}" if path else key)
+        return changes
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        changes = []
+        for index, (old, new) in enumerate(zip(before, after, strict=True)):
+            changes += rules_diff(old, new, f"{path}[{index}]")
+        return changes
+    return [] if before == after else [(path, before, after)]

@@ -13,6 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from plans.engine.rules import RulesError, parse_rules
 from plans.models import Plan, PlanVersion
@@ -109,3 +110,126 @@ def _load_version(plan: Plan, item: dict, report: LoadReport) -> None:
         # A published version is the contract members joined under; the catalog never
         # rewrites it. An admin supersedes it with a new version instead.
         report.kept_published.append(label)
+
+
+# --- plan administration -----------------------------------------------------------------------
+
+
+class PlanAdminError(Exception):
+    """An action on a plan version that its state does not allow; the message is for the user."""
+
+
+def _lock_plan(plan_id: int) -> Plan:
+    """Versions of one plan change one at a time: publishing reads and rewrites its neighbours."""
+    return Plan.objects.select_for_update().get(pk=plan_id)
+
+
+@transaction.atomic
+def version_copy(*, plan: Plan, user, effective_from: datetime.date) -> PlanVersion:
+    """A new draft that starts as a copy of the plan's latest version."""
+    from plans.models import PlanChange
+
+    plan = _lock_plan(plan.pk)
+    latest = plan.versions.order_by("-number").first()
+    if latest is None:
+        raise PlanAdminError(_("The plan has no version to copy."))
+    if plan.versions.filter(status=PlanVersion.Status.DRAFT).exists():
+        raise PlanAdminError(_("The plan already has a draft: edit or publish that one first."))
+    draft = PlanVersion.objects.create(
+        plan=plan,
+        number=latest.number + 1,
+        status=PlanVersion.Status.DRAFT,
+        effective_from=effective_from,
+        rules=latest.rules,
+        schema_version=latest.schema_version,
+    )
+    PlanChange.objects.create(
+        plan=plan,
+        version=draft,
+        action=PlanChange.Action.CREATED,
+        actor=user,
+        after=draft.rules,
+        note=f"copied from v{latest.number}",
+    )
+    return draft
+
+
+@transaction.atomic
+def version_edit(
+    *, version: PlanVersion, user, rules: dict, effective_from: datetime.date
+) -> PlanVersion:
+    """Save a draft's rules. A published version is never edited: it is superseded instead."""
+    from plans.models import PlanChange
+
+    _lock_plan(version.plan_id)
+    version = PlanVersion.objects.get(pk=version.pk)
+    if version.status != PlanVersion.Status.DRAFT:
+        raise PlanAdminError(_("Only a draft can be edited; make a new version instead."))
+    canonical = parse_rules(rules).to_dict()
+    before = version.rules
+    version.rules = canonical
+    version.schema_version = canonical["schema_version"]
+    version.effective_from = effective_from
+    version.save()
+    if before != canonical:
+        PlanChange.objects.create(
+            plan=version.plan,
+            version=version,
+            action=PlanChange.Action.EDITED,
+            actor=user,
+            before=before,
+            after=canonical,
+        )
+    return version
+
+
+@transaction.atomic
+def version_publish(*, version: PlanVersion, user, effective_from: datetime.date) -> PlanVersion:
+    """Publish a draft from ``effective_from``. The version in force until then ends the day
+    before and is marked superseded; enrollments and claims made under it keep it."""
+    from plans.models import PlanChange
+
+    plan = _lock_plan(version.plan_id)
+    version = PlanVersion.objects.get(pk=version.pk)
+    if version.status != PlanVersion.Status.DRAFT:
+        raise PlanAdminError(_("This version is already published."))
+    parse_rules(version.rules)
+    published = list(
+        plan.versions.filter(status=PlanVersion.Status.PUBLISHED).order_by("effective_from")
+    )
+    for older in published:
+        if older.effective_from >= effective_from:
+            raise PlanAdminError(
+                _(
+                    "Version %(n)s is already in force from %(day)s; a new version must start "
+                    "after that."
+                )
+                % {"n": older.number, "day": older.effective_from}
+            )
+    for older in published:
+        if older.effective_to is None or older.effective_to >= effective_from:
+            before = {"effective_to": str(older.effective_to) if older.effective_to else None}
+            older.effective_to = effective_from - datetime.timedelta(days=1)
+            older.status = PlanVersion.Status.SUPERSEDED
+            older.save(update_fields=["effective_to", "status", "updated_at"])
+            PlanChange.objects.create(
+                plan=plan,
+                version=older,
+                action=PlanChange.Action.SUPERSEDED,
+                actor=user,
+                before=before,
+                after={"effective_to": str(older.effective_to)},
+            )
+    version.status = PlanVersion.Status.PUBLISHED
+    version.effective_from = effective_from
+    version.effective_to = None
+    version.published_at = timezone.now()
+    version.save()
+    PlanChange.objects.create(
+        plan=plan,
+        version=version,
+        action=PlanChange.Action.PUBLISHED,
+        actor=user,
+        after={"effective_from": str(effective_from)},
+    )
+    return version

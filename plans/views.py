@@ -17,4 +17,14 @@ def plan_list(request: HttpRequest) -> HttpResponse:
 def plan_detail(request: HttpRequest, code: str) -> HttpResponse:
     plan = get_object_or_404(visible_plans(request.user), code=code)
     versions = [(version, version.parsed_rules) for version in plan.versions.order_by("-number")]
-    return render(request, "plans/plan_detail.html", {"plan": plan, "versions": versions})
+    return render(
+        request,
+        "plans/plan_detail.html",
+        {
+            "plan": plan,
+            "versions": versions,
+            "changes": plan.changes.select_related("version", "actor")[:50],
+            "is_admin": request.user.role == "plan_admin" or request.user.is_superuser,
+            "has_draft": plan.versions.filter(status="draft").exists(),
+        },
+    )
