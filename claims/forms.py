@@ -238,6 +238,7 @@ class DecideForm(forms.Form):
     )
     override_reason = forms.CharField(
         label=_("Why the decision differs from the proposal"),
+        help_text=_("Printed on the member's decision notice."),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
