@@ -20,7 +20,8 @@ class ClaimAdmin(ScopedAdmin):
     list_display = ("number", "union", "benefit", "status", "event_date", "approved_amount")
     list_filter = ("status", "benefit")
     search_fields = ("number",)
-    exclude = ("payee_account",)
+    # The notice file has no URL (served only by the scoped download view).
+    exclude = ("payee_account", "notice")
     readonly_fields = ("status", "proposal", "proposed_amount")
     raw_id_fields = ("enrollment", "union", "reported_by")
     inlines = [ClaimEventInline]

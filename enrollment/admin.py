@@ -68,6 +68,9 @@ class RosterAdmin(ScopedAdmin):
     list_display = ("union", "plan_version", "coverage_start", "status", "rows_total", "fee_total")
     list_filter = ("status",)
     raw_id_fields = ("union", "plan_version", "created_by")
+    # Stored files have no URL (they are private, served only by the scoped download views), so
+    # the admin's file widgets, which link to one, cannot show them.
+    exclude = ("file", "annotated", "fee_notice", "certificates")
 
 
 @admin.register(Enrollment)

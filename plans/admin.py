@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from plans.models import Plan, PlanVersion
+from plans.selectors import visible_plans
 
 
 class PlanVersionInline(admin.TabularInline):
@@ -18,6 +19,10 @@ class PlanAdmin(admin.ModelAdmin):
     search_fields = ("code", "name")
     inlines = [PlanVersionInline]
 
+    def get_queryset(self, request):
+        # Another office's own plans do not exist here, as on the plan pages.
+        return super().get_queryset(request).filter(pk__in=visible_plans(request.user))
+
 
 @admin.register(PlanVersion)
 class PlanVersionAdmin(admin.ModelAdmin):
@@ -25,6 +30,9 @@ class PlanVersionAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     # Published versions are changed only by superseding them through the plan pages.
     readonly_fields = ("schema_version", "published_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(plan__in=visible_plans(request.user))
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.status != PlanVersion.Status.DRAFT:

@@ -1,5 +1,6 @@
 """Settings come from the environment, strictly; production values pass `check --deploy`."""
 
+import json
 import os
 import subprocess
 import sys
@@ -86,3 +87,113 @@ def test_defaults_need_no_services(settings):
         assert real.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
     if "CELERY_BROKER_URL" not in os.environ:
         assert real.CELERY_BROKER_URL == "filesystem://"
+
+
+SECURITY_SETTINGS = """
+import json
+from django.conf import settings
+print(json.dumps({
+    "DEBUG": settings.DEBUG,
+    "SECURE_SSL_REDIRECT": settings.SECURE_SSL_REDIRECT,
+    "SESSION_COOKIE_SECURE": settings.SESSION_COOKIE_SECURE,
+    "CSRF_COOKIE_SECURE": settings.CSRF_COOKIE_SECURE,
+    "SESSION_COOKIE_HTTPONLY": settings.SESSION_COOKIE_HTTPONLY,
+    "SECURE_HSTS_SECONDS": settings.SECURE_HSTS_SECONDS,
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS": settings.SECURE_HSTS_INCLUDE_SUBDOMAINS,
+    "SECURE_HSTS_PRELOAD": settings.SECURE_HSTS_PRELOAD,
+    "PASSWORD_HASHER": settings.PASSWORD_HASHERS[0],
+    "MIDDLEWARE": settings.MIDDLEWARE,
+    "SECURE_CSP": settings.SECURE_CSP,
+    "AUTHENTICATION_BACKENDS": settings.AUTHENTICATION_BACKENDS,
+    "AXES_FAILURE_LIMIT": settings.AXES_FAILURE_LIMIT,
+    "AXES_COOLOFF_SECONDS": settings.AXES_COOLOFF_TIME.total_seconds(),
+    "SESSION_IDLE_SECONDS": settings.SESSION_IDLE_TIMEOUT.total_seconds(),
+}))
+"""
+
+
+def security_settings(env: dict[str, str], tmp_path: Path) -> dict:
+    result = manage("shell", "--no-imports", "-c", SECURITY_SETTINGS, env=env, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_production_values_turn_on_https_only_cookies_hsts_csp_and_lockout(tmp_path):
+    values = security_settings(PRODUCTION, tmp_path)
+    assert values["DEBUG"] is False
+    assert values["SECURE_SSL_REDIRECT"] is True
+    assert values["SESSION_COOKIE_SECURE"] is True and values["CSRF_COOKIE_SECURE"] is True
+    assert values["SESSION_COOKIE_HTTPONLY"] is True
+    assert values["SECURE_HSTS_SECONDS"] >= 31536000
+    assert (
+        values["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True and values["SECURE_HSTS_PRELOAD"] is True
+    )
+    assert values["PASSWORD_HASHER"] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    for middleware in (
+        "django.middleware.csp.ContentSecurityPolicyMiddleware",
+        "django.contrib.auth.middleware.LoginRequiredMiddleware",
+        "mutualaid.middleware.IdleTimeoutMiddleware",
+        "axes.middleware.AxesMiddleware",
+    ):
+        assert middleware in values["MIDDLEWARE"]
+    assert values["MIDDLEWARE"][-1] == "axes.middleware.AxesMiddleware"
+    assert values["SECURE_CSP"]["script-src"] == ["'self'"]
+    assert values["SECURE_CSP"]["style-src"] == ["'self'"]
+    assert values["AUTHENTICATION_BACKENDS"][0] == "axes.backends.AxesStandaloneBackend"
+    assert values["AXES_FAILURE_LIMIT"] == 5
+    assert values["AXES_COOLOFF_SECONDS"] == values["SESSION_IDLE_SECONDS"] == 30 * 60
+
+
+def test_debug_turns_the_https_only_settings_off_and_env_tunes_the_limits(tmp_path):
+    env = dict(
+        PRODUCTION,
+        DEBUG="true",
+        AXES_FAILURE_LIMIT="3",
+        AXES_COOLOFF_TIME="15",
+        SESSION_IDLE_TIMEOUT="10",
+    )
+    values = security_settings(env, tmp_path)
+    assert values["SECURE_SSL_REDIRECT"] is False
+    assert values["SESSION_COOKIE_SECURE"] is False and values["CSRF_COOKIE_SECURE"] is False
+    assert values["SECURE_HSTS_SECONDS"] == 0
+    assert values["AXES_FAILURE_LIMIT"] == 3
+    assert values["AXES_COOLOFF_SECONDS"] == 15 * 60
+    assert values["SESSION_IDLE_SECONDS"] == 10 * 60
+
+
+def test_production_responses_carry_hsts_and_secure_cookies(tmp_path, client, world):
+    """The production values, applied to real responses: HTTP is redirected to HTTPS, HTTPS
+    responses carry HSTS, and the session and CSRF cookies are HTTPS-only."""
+    from django.test import Client, override_settings
+    from django.urls import reverse
+
+    values = security_settings(PRODUCTION, tmp_path)
+    names = [
+        "SECURE_SSL_REDIRECT",
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+        "SECURE_HSTS_SECONDS",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+        "SECURE_HSTS_PRELOAD",
+    ]
+    with override_settings(**{name: values[name] for name in names}):
+        browser = Client()  # built inside, so its middleware reads these settings
+        plain = browser.get(reverse("login"))
+        assert plain.status_code == 301 and plain["Location"].startswith("https://")
+        page = browser.get(reverse("login"), secure=True)
+        assert page["Strict-Transport-Security"] == ("max-age=31536000; includeSubDomains; preload")
+        assert page.cookies[settings_name("CSRF_COOKIE_NAME")]["secure"]
+        response = browser.post(
+            reverse("login"),
+            {"username": world.clerk_a.username, "password": "pw-for-tests"},
+            secure=True,
+        )
+        assert response.status_code == 302
+        assert response.cookies[settings_name("SESSION_COOKIE_NAME")]["secure"]
+        assert response.cookies[settings_name("SESSION_COOKIE_NAME")]["httponly"]
+
+
+def settings_name(name: str) -> str:
+    from django.conf import settings
+
+    return getattr(settings, name)
