@@ -10,7 +10,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from claims.models import Claim
+from claims.models import BENEFIT_LABELS, Claim
 from plans.engine.rules import PlanRules
 
 DATE = {"widget": forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}), "required": False}
@@ -51,14 +51,7 @@ NEEDS = {
     "accident_medical": ("accident_date", "eligible_cost"),
     "fire_loss": ("fire_date", "eligible_cost"),
 }
-LABELS = {
-    "hospital_allowance": _("Hospital allowance"),
-    "critical_illness": _("Critical illness"),
-    "accident": _("Accident"),
-    "inpatient_reimbursement": _("Inpatient costs"),
-    "accident_medical": _("Accident medical costs"),
-    "fire_loss": _("Household fire loss"),
-}
+LABELS = BENEFIT_LABELS
 
 
 class FindMemberForm(forms.Form):

@@ -10,6 +10,16 @@ from django.utils.translation import pgettext_lazy
 
 from plans.engine.identity import mask_bank_card
 
+# The benefit codes the engine knows, by the name a clerk reads.
+BENEFIT_LABELS = {
+    "hospital_allowance": _("Hospital allowance"),
+    "critical_illness": _("Critical illness"),
+    "accident": _("Accident"),
+    "inpatient_reimbursement": _("Inpatient costs"),
+    "accident_medical": _("Accident medical costs"),
+    "fire_loss": _("Household fire loss"),
+}
+
 
 class Claim(models.Model):
     class Status(models.TextChoices):
@@ -101,6 +111,10 @@ class Claim(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def benefit_label(self) -> str:
+        return str(BENEFIT_LABELS.get(self.benefit, self.benefit))
 
     @property
     def payee_account_masked(self) -> str:
