@@ -1,6 +1,6 @@
 from django.urls import path
 
-from enrollment import roster_views, views
+from enrollment import dashboard_views, roster_views, views
 
 app_name = "enrollment"
 
@@ -28,5 +28,11 @@ urlpatterns = [
         "rosters/<int:pk>/download/<slug:kind>/",
         roster_views.roster_download,
         name="roster_download",
+    ),
+    path("dashboards/", dashboard_views.dashboards_page, name="dashboards"),
+    path(
+        "dashboards/<slug:table>.xlsx",
+        dashboard_views.dashboard_export,
+        name="dashboard_export",
     ),
 ]

@@ -41,6 +41,7 @@ PASSWORD = "pw-for-tests"  # tests.factories.UserFactory's password
 CLERK = (User.Role.CLERK,)
 OFFICE = (User.Role.OFFICE_STAFF,)
 PLAN_ADMIN = (User.Role.PLAN_ADMIN,)
+DASHBOARD = (User.Role.OFFICE_STAFF, User.Role.AUDITOR)
 
 
 # --- the classification of every URL pattern -----------------------------------------------------
@@ -113,6 +114,14 @@ PAGES: dict[str, Page] = {
     ),
     "enrollment:roster_payment": Page(
         get=False, post=True, scope="unit", roles=OFFICE, kwargs=_pk("roster")
+    ),
+    "enrollment:dashboards": Page(roles=DASHBOARD),
+    "enrollment:dashboard_export": Page(
+        roles=DASHBOARD,
+        kwargs=lambda o: [
+            {"table": table}
+            for table in ("participation", "fees", "claims", "payouts", "turnaround", "loss-ratio")
+        ],
     ),
     "claims:claim_list": Page(),
     "claims:claim_start": Page(roles=CLERK, owner="clerk_a"),
