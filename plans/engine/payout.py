@@ -68,6 +68,7 @@ Choices the catalog leaves open (documented here and tested)
 
 from __future__ import annotations
 
+import abc
 import datetime
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -578,13 +579,16 @@ def _nothing_payable(benefit_line: Line, flags: list[str], base: Decimal | None 
 # --- the four kinds of benefit -----------------------------------------------------------------
 
 
-class _Judge:
+class _Judge(abc.ABC):
+    """One kind of benefit's rules; each kind below says how it judges a claim."""
+
     __slots__ = ("code", "label")
 
     def __init__(self, benefit: Benefit):
         self.code = benefit.code
         self.label = benefit.label
 
+    @abc.abstractmethod
     def judge(
         self,
         plan: _Plan,
@@ -592,8 +596,7 @@ class _Judge:
         shares: int,
         facts: ClaimFacts,
         prior: Sequence[PriorPayout],
-    ) -> Decision:
-        raise NotImplementedError
+    ) -> Decision: ...
 
 
 def _needs(benefit: Benefit) -> tuple[str, ...]:
