@@ -31,7 +31,7 @@ from claims.forms import (
     TrialForm,
 )
 from claims.models import Claim, ClaimDocument, NoticeBundle, PaymentBatch, Payout
-from enrollment.decorators import role_required
+from enrollment.decorators import report_form_errors, role_required
 from enrollment.models import Enrollment, User
 from enrollment.selectors import scoped, scoped_get_or_404, visible_enrollments, visible_units
 from plans.engine.identity import IdNumberError, normalise_id_number
@@ -203,9 +203,7 @@ def claim_document_add(request: HttpRequest, pk: int) -> HttpResponse:
         request.POST, request.FILES, requirements=services.required_documents(claim)
     )
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        report_form_errors(request, form)
         return redirect("claims:claim_detail", pk=claim.pk)
     return _act(
         request,
@@ -258,9 +256,7 @@ def claim_decide(request: HttpRequest, pk: int) -> HttpResponse:
     claim = _claim(request, pk)
     form = DecideForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        report_form_errors(request, form)
         return redirect("claims:claim_detail", pk=claim.pk)
     data = form.cleaned_data
     return _act(
@@ -280,9 +276,7 @@ def claim_secondary(request: HttpRequest, pk: int) -> HttpResponse:
     claim = _claim(request, pk)
     form = SecondaryForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        report_form_errors(request, form)
         return redirect("claims:claim_detail", pk=claim.pk)
     return _act(
         request,

@@ -23,3 +23,12 @@ def role_required(*roles: str) -> Callable:
         return wrapped
 
     return decorator
+
+
+def report_form_errors(request: HttpRequest, form) -> None:
+    """A form posted from a page that redirects back: its errors become messages there."""
+    from django.contrib import messages
+
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)

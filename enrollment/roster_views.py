@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from enrollment import rosters, selectors
-from enrollment.decorators import role_required
+from enrollment.decorators import report_form_errors, role_required
 from enrollment.forms import PaymentForm, ReturnForm, RosterUploadForm
 from enrollment.models import Roster, User
 from enrollment.workbooks import roster_template
@@ -196,9 +196,7 @@ def roster_payment(request: HttpRequest, pk: int) -> HttpResponse:
     form = PaymentForm(request.POST)
     if not form.is_valid():
         _roster(request, pk)
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        report_form_errors(request, form)
         return redirect("enrollment:roster_detail", pk=pk)
     data = form.cleaned_data
     return _act(
