@@ -1,4 +1,7 @@
 # The portal's production image: the same code for the web, worker and beat containers.
+# It holds no secrets: SECRET_KEY, PERSONAL_DATA_KEYS and PERSONAL_DATA_LOOKUP_KEY come from the
+# environment at run time (docker-compose.yml reads them from .env), and without them the
+# portal refuses to start.
 FROM python:3.13-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1

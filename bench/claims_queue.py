@@ -52,6 +52,7 @@ def _fill() -> None:
 
     from claims.models import Claim
     from enrollment.models import Enrollment, Member, Union, User
+    from mutualaid.crypto import digest, encrypt
     from plans.engine.identity import id_check_digit
     from plans.models import PlanVersion
     from plans.services import plans_load_catalog
@@ -93,23 +94,26 @@ def _fill() -> None:
     with (
         connection.cursor() as cursor,
         cursor.cursor.copy(
-            f"COPY {member_table} (id_number, name, birth_date, gender, phone, bank_card, "
-            "employment_type, occupation, medical_insurance, high_risk, union_id, created_at, "
-            "updated_at) FROM STDIN"
+            f"COPY {member_table} (id_number_digest, id_number, name, birth_date, gender, phone, "
+            "bank_card, employment_type, occupation, medical_insurance, high_risk, union_id, "
+            "created_at, updated_at) FROM STDIN"
         ) as copy,
     ):
         now = datetime.datetime.now(datetime.UTC)
         for i in range(MEMBERS):
             birth = datetime.date(1966, 1, 1) + datetime.timedelta(days=i // 1000)
             first17 = f"220102{birth:%Y%m%d}{i % 1000:03d}"
+            number = first17 + id_check_digit(first17)
+            # As the portal stores them: ID and bank numbers encrypted, the ID's lookup digest.
             copy.write_row(
                 (
-                    first17 + id_check_digit(first17),
+                    digest(number),
+                    encrypt(number),
                     f"职工{i}",
                     birth,
                     "M" if i % 2 else "F",
                     f"139{i:08d}",
-                    "6222021234567890128",
+                    encrypt("6222021234567890128"),
                     "正式职工",
                     "",
                     True,
@@ -170,7 +174,7 @@ def _fill() -> None:
                     "{}",
                     status,
                     "职工",
-                    "6222021234567890128",
+                    encrypt("6222021234567890128"),
                     amount,
                     "{}",
                     amount,

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from mutualaid.fields import EncryptedCharField
 from plans.engine.identity import mask_bank_card
 
 # The benefit codes the engine knows, by the name a clerk reads.
@@ -55,7 +56,7 @@ class Claim(models.Model):
         _("status"), max_length=16, choices=Status.choices, default=Status.REPORTED
     )
     payee_name = models.CharField(_("payee"), max_length=30)
-    payee_account = models.CharField(_("payee account"), max_length=30)
+    payee_account = EncryptedCharField(_("payee account"), max_length=30)
     proposed_amount = models.DecimalField(
         _("proposed amount"), max_digits=12, decimal_places=2, null=True, blank=True
     )
@@ -233,7 +234,7 @@ class Payout(models.Model):
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     reason = models.TextField(blank=True)
     payee_name = models.CharField(max_length=30)
-    payee_account = models.CharField(max_length=30)
+    payee_account = EncryptedCharField(max_length=30)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DUE)
     batch = models.ForeignKey(
         PaymentBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="payouts"

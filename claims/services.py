@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from claims.models import Claim, ClaimDocument, ClaimEvent, PaymentBatch, Payout
+from enrollment import audit
 from enrollment.models import Enrollment, User
 
 S = Claim.Status
@@ -401,10 +402,23 @@ def batch_create(*, user: User, payouts: Iterable[Payout]) -> PaymentBatch:
         created_by=user,
         total=sum((p.amount for p in usable), Decimal("0.00")),
     )
-    Payout.objects.filter(pk__in=[p.pk for p in usable]).update(
+    added = Payout.objects.filter(pk__in=[p.pk for p in usable]).update(
         batch=batch, status=Payout.Status.BATCHED
     )
+    _batch_audit(batch, added, "batch_added")
     return batch
+
+
+def _batch_audit(batch: PaymentBatch, count: int, note: str) -> None:
+    audit.record_bulk(
+        object_type="payout",
+        count=count,
+        note=note,
+        params={"batch": batch.number},
+        label=batch.number,
+        union_id=batch.office_id,
+        trail=f"batch:{batch.pk}",
+    )
 
 
 def _lock_batch(batch_id: int) -> PaymentBatch:
@@ -433,7 +447,7 @@ def batch_confirm_paid(*, batch: PaymentBatch, user: User) -> PaymentBatch:
     for payout in payouts:
         if payout.status != Payout.Status.BATCHED:
             raise ClaimError(_("Payment %(id)s is not waiting in this batch.") % {"id": payout.pk})
-    batch.payouts.update(status=Payout.Status.PAID, paid_at=now)
+    _batch_audit(batch, batch.payouts.update(status=Payout.Status.PAID, paid_at=now), "batch_paid")
     primary = [p.claim_id for p in payouts if p.kind == Payout.Kind.PRIMARY]
     for claim in Claim.objects.select_for_update().filter(pk__in=primary).order_by("pk"):
         _move(claim, S.PAID, user, batch.number)
@@ -450,7 +464,8 @@ def batch_cancel(*, batch: PaymentBatch, user: User) -> PaymentBatch:
     batch = _lock_batch(batch.pk)
     if batch.status not in (PaymentBatch.Status.OPEN, PaymentBatch.Status.EXPORTED):
         raise ClaimError(_("A paid batch cannot be cancelled."))
-    batch.payouts.update(batch=None, status=Payout.Status.DUE)
+    released = batch.payouts.update(batch=None, status=Payout.Status.DUE)
+    _batch_audit(batch, released, "batch_released")
     batch.status = PaymentBatch.Status.CANCELLED
     batch.save(update_fields=["status"])
     return batch

@@ -22,6 +22,7 @@ urlpatterns = [
         views.claim_document_download,
         name="claim_document_download",
     ),
+    path("<int:pk>/reveal/", views.claim_reveal, name="claim_reveal"),
     path("<int:pk>/withdraw/", views.claim_withdraw, name="claim_withdraw"),
     path("<int:pk>/move/", views.claim_move, name="claim_move"),
     path("<int:pk>/decide/", views.claim_decide, name="claim_decide"),

@@ -31,9 +31,12 @@ from claims.forms import (
     TrialForm,
 )
 from claims.models import Claim, ClaimDocument, NoticeBundle, PaymentBatch, Payout
+from enrollment import audit
 from enrollment.decorators import report_form_errors, role_required
 from enrollment.models import Enrollment, User
 from enrollment.selectors import scoped, scoped_get_or_404, visible_enrollments, visible_units
+from enrollment.views import reveal_response
+from mutualaid.crypto import digest
 from plans.engine.identity import IdNumberError, normalise_id_number
 
 PAGE_SIZE = 50
@@ -63,7 +66,7 @@ def claim_start(request: HttpRequest) -> HttpResponse:
         else:
             enrollments = (
                 visible_enrollments(request.user)
-                .filter(member__id_number=number, status=Enrollment.Status.ACTIVE)
+                .filter(member__id_number_digest=digest(number), status=Enrollment.Status.ACTIVE)
                 .select_related("plan", "member")
             )
             if not enrollments:
@@ -82,6 +85,9 @@ def claim_report(request: HttpRequest, enrollment_pk: int) -> HttpResponse:
     )
     rules = enrollment.plan_version.parsed_rules
     member = enrollment.member
+    if request.method == "GET" and member.bank_card:
+        # The card on file goes into the form in full, for the clerk to confirm: a full view.
+        audit.record(audit.Action.VIEW, obj=member, note="claim_form_bank_card")
     form = ClaimReportForm(
         request.POST or None,
         rules=rules,
@@ -155,8 +161,34 @@ def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "is_office": user.role == User.Role.OFFICE_STAFF,
             "overdue": _overdue(claim),
             "facts": _facts_for_display(claim),
+            "can_reveal": user.role in REVEAL_ROLES,
+            "audit_trail": _audit_trail(user, claim),
         },
     )
+
+
+def claim_url(claim: Claim) -> str:
+    from django.urls import reverse
+
+    return reverse("claims:claim_detail", args=[claim.pk])
+
+
+AUDIT_TRAIL_ROLES = (User.Role.OFFICE_STAFF, User.Role.AUDITOR)
+AUDIT_TRAIL_SHOWN = 200
+
+
+def _audit_trail(user: User, claim: Claim) -> list | None:
+    """Everything the audit log holds on this claim, its documents and payouts, newest first,
+    for office staff and auditors; None for everyone else."""
+    if not (user.is_superuser or user.role in AUDIT_TRAIL_ROLES):
+        return None
+    from enrollment.models import AuditEntry
+
+    batches = {
+        f"batch:{pk}" for pk in claim.payouts.exclude(batch=None).values_list("batch_id", flat=True)
+    }
+    entries = AuditEntry.objects.filter(trail__in=[f"claim:{claim.pk}", *batches])
+    return audit.entries_for_display(entries.select_related("actor")[:AUDIT_TRAIL_SHOWN])
 
 
 def _benefit_label(claim: Claim) -> str:
@@ -221,10 +253,22 @@ def claim_document_download(request: HttpRequest, pk: int, doc_pk: int) -> HttpR
         document = claim.documents.get(pk=doc_pk)
     except ClaimDocument.DoesNotExist:
         raise Http404 from None
+    if not document.file:
+        raise Http404  # deleted under the retention rules
+    audit.record(
+        audit.Action.DOWNLOAD,
+        obj=document,
+        note="document_opened",
+        params={"requirement": _requirement_label(claim, document.requirement)},
+    )
     response = FileResponse(document.file.open("rb"), content_type=document.content_type)
     response["Content-Disposition"] = "inline"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def _requirement_label(claim: Claim, code: str) -> str:
+    return str(dict(services.required_documents(claim)).get(code, code))
 
 
 @role_required(*CLERK)
@@ -287,11 +331,25 @@ def claim_secondary(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+# Roles that may see a payee's account in full (logged); others see it masked only.
+REVEAL_ROLES = (User.Role.CLERK, User.Role.OFFICE_STAFF)
+
+
+@role_required(*REVEAL_ROLES)
+@require_POST
+def claim_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """The payee account in full, for the page that asked; the view is logged."""
+    claim = _claim(request, pk)
+    audit.record(audit.Action.VIEW, obj=claim, note="payee_account_shown")
+    return reveal_response(request, claim.payee_account, back=claim_url(claim))
+
+
 @require_GET
 def claim_notice_download(request: HttpRequest, pk: int) -> HttpResponse:
     claim = _claim(request, pk)
     if not claim.notice:
         raise Http404
+    audit.record(audit.Action.DOWNLOAD, obj=claim, note="claim_notice")
     response = FileResponse(claim.notice.open("rb"), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{claim.number}.pdf"'
     return response
@@ -406,6 +464,15 @@ def notices_print(request: HttpRequest) -> HttpResponse:
 def notice_bundle(request: HttpRequest, pk: int) -> HttpResponse:
     bundle = scoped_get_or_404(request.user, NoticeBundle.objects.all(), pk=pk)
     if request.GET.get("download") and bundle.file:
+        audit.record(
+            audit.Action.DOWNLOAD,
+            object_type="notice_bundle",
+            object_id=bundle.pk,
+            label=f"#{bundle.pk}",
+            union_id=bundle.union_id,
+            count=bundle.claims.count(),
+            note="notice_bundle",
+        )
         response = FileResponse(bundle.file.open("rb"), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="notices-{bundle.pk}.pdf"'
         return response
@@ -476,6 +543,12 @@ def batch_export(request: HttpRequest, pk: int) -> HttpResponse:
     except services.ClaimError as exc:
         messages.error(request, str(exc))
         return redirect("claims:batch_detail", pk=batch.pk)
+    audit.record(
+        audit.Action.DOWNLOAD,
+        obj=batch,
+        count=batch.payouts.count(),
+        note="bank_file",
+    )
     response = HttpResponse(data, content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="{batch.number}.xlsx"'
     return response

@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from enrollment.models import Enrollment, Member, Roster, Union, User
 from enrollment.selectors import scoped
+from mutualaid.crypto import digest
+from plans.engine.identity import IdNumberError, normalise_id_number
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -46,13 +48,24 @@ class MemberAdmin(ScopedAdmin):
     # The raw ID and bank numbers are never put on an admin page; only the masked forms are.
     list_display = ("name", "id_number_masked", "gender", "employment_type", "union")
     list_filter = ("employment_type", "gender", "medical_insurance", "high_risk")
-    search_fields = ("name", "=id_number")
-    exclude = ("id_number", "bank_card")
+    # ID numbers are encrypted at rest: a whole ID number typed into the search box is found
+    # through its lookup digest (get_search_results), anything else searches names.
+    search_fields = ("name",)
+    exclude = ("id_number", "bank_card", "id_number_digest")
     readonly_fields = ("id_number_masked", "bank_card_masked", "birth_date", "gender")
     autocomplete_fields = ("union",)
 
     def has_add_permission(self, request):
         return False
+
+    def get_search_results(self, request, queryset, search_term):
+        try:
+            number = normalise_id_number(search_term)
+        except IdNumberError:
+            number = ""
+        if len(number) == 18:
+            return queryset.filter(id_number_digest=digest(number)), False
+        return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description=_("ID number"))
     def id_number_masked(self, obj):

@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class EnrollmentConfig(AppConfig):
     name = "enrollment"
     verbose_name = _("Unions and enrollment")
+
+    def ready(self) -> None:
+        from enrollment import audit
+
+        audit.register_all()

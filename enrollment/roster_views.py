@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from enrollment import rosters, selectors
+from enrollment import audit, rosters, selectors
 from enrollment.decorators import report_form_errors, role_required
 from enrollment.forms import PaymentForm, ReturnForm, RosterUploadForm
 from enrollment.models import Roster, User
@@ -216,6 +216,13 @@ DOWNLOADS = {
 }
 
 
+AUDIT_NOTES = {
+    "annotated": "roster_annotated",
+    "fee-notice": "roster_fee_notice",
+    "certificates": "roster_certificates",
+}
+
+
 @require_GET
 def roster_download(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     roster = _roster(request, pk)
@@ -227,6 +234,12 @@ def roster_download(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         raise Http404
     if stored.name.endswith(".zip"):
         content_type, pattern = "application/zip", pattern.rsplit(".", 1)[0] + ".zip"
+    audit.record(
+        audit.Action.DOWNLOAD,
+        obj=roster,
+        count=roster.rows_total or 1,
+        note=AUDIT_NOTES[kind],
+    )
     response = FileResponse(stored.open("rb"), content_type=content_type)
     response["Content-Disposition"] = _attachment(pattern.format(name=roster.union.name))
     return response

@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from enrollment import audit
 from enrollment.models import (
     Enrollment,
     Member,
@@ -377,6 +378,12 @@ def roster_import_run(*, roster_id: int, token: str, actor_id: int | None) -> No
     if str(roster.check_token) != token or roster.status != Roster.Status.SUBMITTING:
         return
     actor = User.objects.filter(pk=actor_id).first()
+    # The import is the submitting clerk's act, done by a worker: the log says both.
+    with audit.acting(actor, audit.Source.WORKER):
+        _import_checked(roster, roster_id, token, actor)
+
+
+def _import_checked(roster: Roster, roster_id: int, token: str, actor: User | None) -> None:
     try:
         result = _run_check(roster)
     except RosterFileError as refused:
@@ -463,11 +470,22 @@ def _import_rows(roster: Roster, rows: list[RosterRow]) -> None:
             ]
         )
     _write_enrollments(roster, plan, rows, limit)
+    where = {"union_id": roster.union_id, "trail": f"roster:{roster.pk}"}
+    audit.record_bulk(
+        object_type="member", count=len(rows), note="roster_members",
+        params={"roster": roster.pk}, **where,
+    )
+    audit.record_bulk(
+        object_type="enrollment", count=len(rows), note="roster_enrolled",
+        params={"roster": roster.pk}, **where,
+    )
 
 
 # The staging table holds one roster's rows for the set-based statements below; it lives only
-# for the importing transaction.
+# for the importing transaction. ID and bank numbers are in it as they are in the member table
+# (ciphertext, and the ID number's lookup digest to match people by), never in clear.
 _STAGE_COLUMNS = (
+    "id_number_digest",
     "id_number",
     "name",
     "birth_date",
@@ -482,8 +500,9 @@ _STAGE_COLUMNS = (
     "fee",
 )
 _STAGE_TABLE = """CREATE TEMPORARY TABLE roster_import_stage (
-    id_number varchar(18) PRIMARY KEY, name varchar(30) NOT NULL, birth_date date NOT NULL,
-    gender varchar(1) NOT NULL, phone varchar(11) NOT NULL, bank_card varchar(30) NOT NULL,
+    id_number_digest char(64) PRIMARY KEY, id_number text NOT NULL,
+    name varchar(30) NOT NULL, birth_date date NOT NULL,
+    gender varchar(1) NOT NULL, phone varchar(11) NOT NULL, bank_card text NOT NULL,
     employment_type varchar(16) NOT NULL, occupation varchar(16) NOT NULL,
     medical_insurance boolean NOT NULL, high_risk boolean NOT NULL,
     shares integer NOT NULL, fee numeric(10, 2) NOT NULL)"""
@@ -492,18 +511,24 @@ _STAGE_TABLE = """CREATE TEMPORARY TABLE roster_import_stage (
 def _write_enrollments(roster: Roster, plan: Plan, rows: list[RosterRow], limit: int) -> None:
     """Members, holdings and enrollments written as three set-based statements from a staging
     table (filled by COPY on PostgreSQL), instead of a round trip per person: a roster of
-    100,000 people commits in seconds. Runs inside the caller's transaction."""
+    100,000 people commits in seconds. Runs inside the caller's transaction.
+
+    ID and bank numbers are encrypted here, in Python, before anything reaches the database;
+    people are matched by the ID number's lookup digest."""
     from django.db import connection
+
+    from mutualaid.crypto import digest, encrypt
 
     member, holding, enrollment = (m._meta.db_table for m in (Member, ShareHolding, Enrollment))
     values = [
         (
-            r.id_number,
+            digest(r.id_number),
+            encrypt(r.id_number),
             r.name,
             r.birth_date,
             r.gender,
             r.phone,
-            r.bank_card,
+            encrypt(r.bank_card),
             r.employment_type,
             r.occupation or "",
             bool(r.medical_insurance),
@@ -530,17 +555,17 @@ def _write_enrollments(roster: Roster, plan: Plan, rows: list[RosterRow], limit:
             marks = ", ".join(["%s"] * len(_STAGE_COLUMNS))
             cursor.executemany(
                 f"INSERT INTO roster_import_stage ({', '.join(_STAGE_COLUMNS)}) VALUES ({marks})",
-                [(*v[:11], str(v[11])) for v in values],
+                [(*v[:-1], str(v[-1])) for v in values],
             )
         # WHERE true keeps SQLite's parser from reading ON CONFLICT as part of a join.
         cursor.execute(
-            f"""INSERT INTO {member} (id_number, name, birth_date, gender, phone, bank_card,
-                    employment_type, occupation, medical_insurance, high_risk, union_id,
-                    created_at, updated_at)
-                SELECT id_number, name, birth_date, gender, phone, bank_card, employment_type,
-                    occupation, medical_insurance, high_risk, %s, %s, %s
+            f"""INSERT INTO {member} (id_number_digest, id_number, name, birth_date, gender,
+                    phone, bank_card, employment_type, occupation, medical_insurance, high_risk,
+                    union_id, created_at, updated_at)
+                SELECT id_number_digest, id_number, name, birth_date, gender, phone, bank_card,
+                    employment_type, occupation, medical_insurance, high_risk, %s, %s, %s
                 FROM roster_import_stage WHERE true
-                ON CONFLICT (id_number) DO UPDATE SET name = excluded.name,
+                ON CONFLICT (id_number_digest) DO UPDATE SET name = excluded.name,
                     phone = excluded.phone, bank_card = excluded.bank_card,
                     employment_type = excluded.employment_type,
                     occupation = excluded.occupation,
@@ -555,7 +580,8 @@ def _write_enrollments(roster: Roster, plan: Plan, rows: list[RosterRow], limit:
                     f"""INSERT INTO {holding} (member_id, plan_id, coverage_start, shares,
                             share_limit)
                         SELECT m.id, %s, %s, s.shares, %s
-                        FROM roster_import_stage s JOIN {member} m ON m.id_number = s.id_number
+                        FROM roster_import_stage s
+                        JOIN {member} m ON m.id_number_digest = s.id_number_digest
                         WHERE true
                         ON CONFLICT (member_id, plan_id, coverage_start)
                         DO UPDATE SET shares = {holding}.shares + excluded.shares""",
@@ -578,7 +604,8 @@ def _write_enrollments(roster: Roster, plan: Plan, rows: list[RosterRow], limit:
             f"""INSERT INTO {enrollment} (member_id, plan_id, plan_version_id, union_id,
                     roster_id, coverage_start, coverage_end, shares, fee, status, created_at)
                 SELECT m.id, %s, %s, %s, %s, %s, %s, s.shares, s.fee, %s, %s
-                FROM roster_import_stage s JOIN {member} m ON m.id_number = s.id_number""",
+                FROM roster_import_stage s
+                JOIN {member} m ON m.id_number_digest = s.id_number_digest""",
             [
                 plan.pk,
                 roster.plan_version_id,
@@ -604,7 +631,15 @@ def _release(roster: Roster) -> None:
                 plan_id=roster.plan_version.plan_id,
                 coverage_start=roster.coverage_start,
             ).update(shares=F("shares") - shares)
-    live.update(status=Enrollment.Status.CANCELLED)
+    cancelled = live.update(status=Enrollment.Status.CANCELLED)
+    audit.record_bulk(
+        object_type="enrollment",
+        count=cancelled,
+        note="roster_released",
+        params={"roster": roster.pk},
+        union_id=roster.union_id,
+        trail=f"roster:{roster.pk}",
+    )
 
 
 # --- review and payment ----------------------------------------------------------------------
@@ -661,8 +696,17 @@ def roster_record_payment(
     roster.payment_date = paid_on
     roster.payment_reference = reference.strip()
     roster.save()
-    roster.enrollments.filter(status=Enrollment.Status.PENDING).update(
+    activated = roster.enrollments.filter(status=Enrollment.Status.PENDING).update(
         status=Enrollment.Status.ACTIVE, activated_at=timezone.now()
+    )
+    audit.record_bulk(
+        object_type="enrollment",
+        count=activated,
+        note="roster_activated",
+        params={"roster": roster.pk},
+        union_id=roster.union_id,
+        trail=f"roster:{roster.pk}",
+        user=user,
     )
     _event(roster, user, f"{amount} · {reference}")
     _enqueue(tasks.roster_certificates, roster.pk)

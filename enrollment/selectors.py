@@ -90,20 +90,28 @@ def held_shares(
     """Shares each of these people already hold of the plan in that period, across all unions.
 
     Cancelled enrollments hold nothing. A roster being re-checked does not count against itself.
-    The IDs are looked up in chunks because SQLite limits the parameters of one statement.
+    ID numbers are encrypted at rest, so people are found by their lookup digests, and the
+    result is keyed by the numbers as the caller gave them. The digests are looked up in chunks
+    because SQLite limits the parameters of one statement.
     """
     from django.db.models import Sum
 
-    numbers = list(id_numbers)
+    from mutualaid.crypto import digest
+
+    by_digest: dict[str, list[str]] = {}
+    for number in id_numbers:
+        by_digest.setdefault(digest(number), []).append(number)
+    digests = list(by_digest)
     held: dict[str, int] = {}
-    for start in range(0, len(numbers), HELD_SHARES_CHUNK):
+    for start in range(0, len(digests), HELD_SHARES_CHUNK):
         qs = Enrollment.objects.filter(
             plan_id=plan_id,
             coverage_start=coverage_start,
-            member__id_number__in=numbers[start : start + HELD_SHARES_CHUNK],
+            member__id_number_digest__in=digests[start : start + HELD_SHARES_CHUNK],
         ).exclude(status=Enrollment.Status.CANCELLED)
         if exclude_roster_id is not None:
             qs = qs.exclude(roster_id=exclude_roster_id)
-        for row in qs.values("member__id_number").annotate(total=Sum("shares")):
-            held[row["member__id_number"]] = row["total"]
+        for row in qs.values("member__id_number_digest").annotate(total=Sum("shares")):
+            for number in by_digest[row["member__id_number_digest"]]:
+                held[number] = row["total"]
     return held

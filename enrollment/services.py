@@ -14,6 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from enrollment.models import Enrollment, Member, Roster, ShareHolding, Union
+from mutualaid.crypto import digest
 from plans.engine.identity import normalise_phone, validate_id_number
 from plans.models import PlanVersion
 
@@ -57,8 +58,12 @@ def member_upsert(
         "high_risk": high_risk,
         "union": union,
     }
+    # The ID number is encrypted at rest: the person is found by its lookup digest, and the
+    # number itself is written only when they are created.
     member, _created = Member.objects.select_for_update().update_or_create(
-        id_number=info.number, defaults=defaults
+        id_number_digest=digest(info.number),
+        defaults=defaults,
+        create_defaults={**defaults, "id_number": info.number},
     )
     return member
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
-from enrollment import selectors
+from enrollment import audit, selectors
+from enrollment.decorators import role_required
 from enrollment.models import Member, Roster, Union, User
 from plans.engine.identity import IdNumberError, normalise_id_number
 
@@ -87,8 +89,36 @@ def _member_search(query: str) -> Q:
     except IdNumberError:
         number = ""
     if len(number) == 18:
-        return Q(id_number=number)
+        # ID numbers are encrypted at rest; the keyed digest is what can be searched.
+        from mutualaid.crypto import digest
+
+        return Q(id_number_digest=digest(number))
     return Q(name__icontains=query)
+
+
+# Roles that may see an ID or bank number in full (each time logged); others see it masked only.
+REVEAL_ROLES = (User.Role.CLERK, User.Role.COUNTY_STAFF, User.Role.OFFICE_STAFF)
+MEMBER_REVEALABLE = {"id_number": "id_number_shown", "bank_card": "bank_card_shown"}
+
+
+def reveal_response(request: HttpRequest, value: str, back: str) -> HttpResponse:
+    """A value shown in full: a fragment for the htmx button that asked, or a small page."""
+    context = {"value": value, "back": back}
+    if request.headers.get("HX-Request") == "true":
+        return render(request, "includes/revealed.html", context)
+    return render(request, "includes/revealed_page.html", context)
+
+
+@role_required(*REVEAL_ROLES)
+@require_POST
+def member_reveal(request: HttpRequest, pk: int, field: str) -> HttpResponse:
+    member = selectors.scoped_get_or_404(request.user, Member.objects.all(), pk=pk)
+    if field not in MEMBER_REVEALABLE or not getattr(member, field):
+        raise Http404
+    audit.record(audit.Action.VIEW, obj=member, note=MEMBER_REVEALABLE[field])
+    return reveal_response(
+        request, getattr(member, field), back=reverse("enrollment:member_detail", args=[pk])
+    )
 
 
 @require_GET
@@ -96,11 +126,18 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
     member = selectors.scoped_get_or_404(
         request.user, Member.objects.select_related("union"), pk=pk
     )
+    user: User = request.user
     enrollments = member.enrollments.select_related("plan", "union").filter(
         selectors.scope_filter(request.user)
     )
     return render(
-        request, "enrollment/member_detail.html", {"member": member, "enrollments": enrollments}
+        request,
+        "enrollment/member_detail.html",
+        {
+            "member": member,
+            "enrollments": enrollments,
+            "can_reveal": user.is_superuser or user.role in REVEAL_ROLES,
+        },
     )
 
 

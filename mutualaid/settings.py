@@ -37,6 +37,44 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "insecure-local-development-key-only-used-when-debug-is-on"  # noqa: S105
 
+# Keys for ID and bank numbers at rest (mutualaid/crypto.py): the first of PERSONAL_DATA_KEYS
+# encrypts, all of them decrypt (rotation), and the lookup key makes the searchable digests.
+# Losing them loses those numbers. In debug mode stand-ins are derived from SECRET_KEY.
+PERSONAL_DATA_KEYS = env_list("PERSONAL_DATA_KEYS", [])
+PERSONAL_DATA_LOOKUP_KEY = env_str("PERSONAL_DATA_LOOKUP_KEY", "")
+if not PERSONAL_DATA_KEYS or not PERSONAL_DATA_LOOKUP_KEY:
+    from mutualaid.crypto import GENERATE_KEY_COMMAND, derive_keys
+
+    if not DEBUG:
+        _missing = [
+            name
+            for name, value in (
+                ("PERSONAL_DATA_KEYS", PERSONAL_DATA_KEYS),
+                ("PERSONAL_DATA_LOOKUP_KEY", PERSONAL_DATA_LOOKUP_KEY),
+            )
+            if not value
+        ]
+        raise ImproperlyConfigured(
+            f"{' and '.join(_missing)} must be set when DEBUG is off: they encrypt ID and bank "
+            "numbers in the database and make them searchable. Generate each key with "
+            f"`{GENERATE_KEY_COMMAND}` (two different keys), keep them with the backups: "
+            "without them the encrypted numbers cannot be read. `scripts/setup` writes them "
+            "to .env."
+        )
+    _derived_key, _derived_lookup = derive_keys(SECRET_KEY)
+    PERSONAL_DATA_KEYS = PERSONAL_DATA_KEYS or [_derived_key]
+    PERSONAL_DATA_LOOKUP_KEY = PERSONAL_DATA_LOOKUP_KEY or _derived_lookup
+else:
+    from mutualaid.crypto import parse_key
+
+    for _key in PERSONAL_DATA_KEYS:
+        parse_key(_key, "PERSONAL_DATA_KEYS")
+    parse_key(PERSONAL_DATA_LOOKUP_KEY, "PERSONAL_DATA_LOOKUP_KEY")
+    if PERSONAL_DATA_LOOKUP_KEY in PERSONAL_DATA_KEYS:
+        raise ImproperlyConfigured(
+            "PERSONAL_DATA_LOOKUP_KEY must differ from every key in PERSONAL_DATA_KEYS."
+        )
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must list the portal's host names when DEBUG is off.")
@@ -69,6 +107,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "enrollment.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "mutualaid.middleware.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -209,12 +248,18 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660, minimum=1)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
-    "purge-roster-drafts": {
-        "task": "enrollment.tasks.roster_drafts_purge",
+    # Nightly: delete what must not be kept (see enrollment/retention.py).
+    "purge-personal-data": {
+        "task": "enrollment.tasks.purge_personal_data",
         "schedule": crontab(hour=3, minute=15),
     },
 }
+# Retention, in days (enrollment/retention.py): unsubmitted roster drafts; the workbooks of closed
+# rosters (they list every ID number in clear); the documents of closed claims; print bundles.
 ROSTER_DRAFT_RETENTION_DAYS = env_int("ROSTER_DRAFT_RETENTION_DAYS", 30, minimum=1)
+ROSTER_FILE_RETENTION_DAYS = env_int("ROSTER_FILE_RETENTION_DAYS", 180, minimum=1)
+CLAIM_DOCUMENT_RETENTION_DAYS = env_int("CLAIM_DOCUMENT_RETENTION_DAYS", 1825, minimum=1)
+NOTICE_BUNDLE_RETENTION_DAYS = env_int("NOTICE_BUNDLE_RETENTION_DAYS", 30, minimum=1)
 CLAIM_DOCUMENT_MAX_MB = env_int("CLAIM_DOCUMENT_MAX_MB", 10, minimum=1)
 # The office's promise: money in the account within this many working days of a complete claim.
 CLAIM_DUE_WORKING_DAYS = env_int("CLAIM_DUE_WORKING_DAYS", 10, minimum=1)

@@ -13,6 +13,14 @@ os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="mutualaid-test-"))
 
+# Personal-data keys: stand-ins derived from the test SECRET_KEY unless given. Put into the
+# environment (not only into these settings) so worker processes the tests start agree.
+from mutualaid.crypto import derive_keys  # noqa: E402
+
+_test_key, _test_lookup_key = derive_keys(os.environ["SECRET_KEY"])
+os.environ.setdefault("PERSONAL_DATA_KEYS", _test_key)
+os.environ.setdefault("PERSONAL_DATA_LOOKUP_KEY", _test_lookup_key)
+
 from mutualaid.settings import *  # noqa: E402,F403
 
 # The test client speaks plain HTTP.

@@ -42,6 +42,7 @@ CLERK = (User.Role.CLERK,)
 OFFICE = (User.Role.OFFICE_STAFF,)
 PLAN_ADMIN = (User.Role.PLAN_ADMIN,)
 DASHBOARD = (User.Role.OFFICE_STAFF, User.Role.AUDITOR)
+AUDIT = (User.Role.AUDITOR,)
 
 
 # --- the classification of every URL pattern -----------------------------------------------------
@@ -77,8 +78,9 @@ PAGES: dict[str, Page] = {
     # The allow-list: the only pages an anonymous visitor reaches (static files are served by
     # WhiteNoise, outside the URL patterns).
     "login": Page(post=True, public=True),
-    # Logging out is for the logged in: an anonymous POST is sent to the login page too.
-    "logout": Page(get=False, post=True, owner="auditor"),
+    # Logging out is for the logged in: an anonymous POST is sent to the login page too. Its
+    # owner uses no other page here, since the POST ends that session.
+    "logout": Page(get=False, post=True, owner="county_staff_a"),
     "set_language": Page(post=True, public=True),
     "admin:login": Page(post=True, public=True),
     # Everything else needs a login.
@@ -87,6 +89,14 @@ PAGES: dict[str, Page] = {
     "enrollment:union_detail": Page(scope="unit", kwargs=_pk("unit")),
     "enrollment:member_list": Page(),
     "enrollment:member_detail": Page(scope="unit", kwargs=_pk("member")),
+    # Shows an ID or bank number in full (and logs it): only roles that work with members.
+    "enrollment:member_reveal": Page(
+        get=False,
+        post=True,
+        scope="unit",
+        roles=(User.Role.CLERK, User.Role.COUNTY_STAFF, User.Role.OFFICE_STAFF),
+        kwargs=lambda o: [{"pk": o.member.pk, "field": f} for f in ("id_number", "bank_card")],
+    ),
     "enrollment:roster_list": Page(),
     "enrollment:roster_upload": Page(post=True, roles=CLERK, owner="clerk_a"),
     "enrollment:funding_help": Page(roles=CLERK, owner="clerk_a"),
@@ -116,6 +126,8 @@ PAGES: dict[str, Page] = {
         get=False, post=True, scope="unit", roles=OFFICE, kwargs=_pk("roster")
     ),
     "enrollment:dashboards": Page(roles=DASHBOARD),
+    "enrollment:audit_log": Page(roles=AUDIT, owner="auditor"),
+    "enrollment:audit_export": Page(roles=AUDIT, owner="auditor"),
     "enrollment:dashboard_export": Page(
         roles=DASHBOARD,
         kwargs=lambda o: [
@@ -153,6 +165,13 @@ PAGES: dict[str, Page] = {
     ),
     "claims:claim_document_download": Page(
         scope="unit", kwargs=lambda o: [{"pk": o.claim.pk, "doc_pk": o.document.pk}]
+    ),
+    "claims:claim_reveal": Page(
+        get=False,
+        post=True,
+        scope="unit",
+        roles=(User.Role.CLERK, User.Role.OFFICE_STAFF),
+        kwargs=_pk("claim"),
     ),
     "claims:claim_withdraw": Page(
         get=False, post=True, scope="unit", roles=CLERK, owner="clerk_a", kwargs=_pk("claim")

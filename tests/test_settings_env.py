@@ -16,6 +16,8 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "hzbx.example.org",
     "DATABASE_URL": "sqlite:///:memory:",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "PERSONAL_DATA_KEYS": "UXmj3QK0V3z4bbnJ3mLCHPqg0hNqvJg_EYyyFjnlqZY=",
+    "PERSONAL_DATA_LOOKUP_KEY": "wLQ3o2sbGJQ9QmKCIkNn8kP5W4bYnBBrY4nQpVx1G5A=",
 }
 
 
@@ -23,7 +25,9 @@ def manage(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.Comple
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "DATABASE_", "SECRET_", "DEBUG", "ALLOWED_"))
+        if not k.startswith(
+            ("DJANGO_", "DATABASE_", "SECRET_", "DEBUG", "ALLOWED_", "PERSONAL_DATA_")
+        )
     }
     clean.update(
         {
@@ -56,6 +60,30 @@ def test_secret_key_is_required_without_debug(tmp_path):
     result = manage("check", env=env, tmp_path=tmp_path)
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+@pytest.mark.parametrize("missing", ["PERSONAL_DATA_KEYS", "PERSONAL_DATA_LOOKUP_KEY"])
+def test_personal_data_keys_are_required_without_debug(tmp_path, missing):
+    result = manage("check", env=dict(PRODUCTION, **{missing: ""}), tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert f"{missing} must be set when DEBUG is off" in result.stderr
+    assert "secrets.token_bytes(32)" in result.stderr  # how to make one
+
+
+def test_personal_data_keys_are_checked_and_derived_only_in_debug(tmp_path):
+    bad = manage("check", env=dict(PRODUCTION, PERSONAL_DATA_KEYS="short"), tmp_path=tmp_path)
+    assert bad.returncode != 0
+    assert "PERSONAL_DATA_KEYS must hold keys of 32 random bytes" in bad.stderr
+    same = dict(PRODUCTION, PERSONAL_DATA_LOOKUP_KEY=PRODUCTION["PERSONAL_DATA_KEYS"])
+    assert "must differ" in manage("check", env=same, tmp_path=tmp_path).stderr
+    debug = dict(PRODUCTION, DEBUG="true", PERSONAL_DATA_KEYS="", PERSONAL_DATA_LOOKUP_KEY="")
+    script = (
+        "from django.conf import settings; from mutualaid import crypto; "
+        "print(len(settings.PERSONAL_DATA_KEYS), crypto.decrypt(crypto.encrypt('ok')))"
+    )
+    result = manage("shell", "--no-imports", "-c", script, env=debug, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "1 ok"
 
 
 @pytest.mark.parametrize(

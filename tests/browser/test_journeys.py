@@ -208,6 +208,18 @@ def test_claim_from_report_to_a_paid_bank_batch(portal, world, worker, shots, tm
     text = office.locator("main").inner_text()
     assert "¥500.00" in text and claim.proposal["lines"][0]["label"] in text
     shots(office, "review-with-proposal")
+
+    # The office checks the account in full (an htmx button; the view is logged) and opens a
+    # document, as a reviewer does.
+    office.click("main .revealable button")
+    office.wait_for_selector("main .revealed-value")
+    assert office.locator("main .revealed-value").inner_text() == claim.payee_account
+    shots(office, "account-shown-in-full")
+    first_document = claim.documents.first()
+    opened = office.request.get(
+        base + reverse("claims:claim_document_download", args=[claim.pk, first_document.pk])
+    )
+    assert opened.ok and opened.body().startswith(b"%PDF")
     office.click("form[action$='/decide/'] button[type=submit]")
     office.wait_for_load_state()
     wait_for_selector(office, "a[href$='/notice/']", worker=worker)
@@ -245,6 +257,22 @@ def test_claim_from_report_to_a_paid_bank_batch(portal, world, worker, shots, tm
     assert batch.status == PaymentBatch.Status.PAID
     assert Payout.objects.get(claim=claim).status == Payout.Status.PAID
     assert claim.status == Claim.Status.PAID
+
+    # The auditor reads the claim's audit trail: who opened its documents and saw its account.
+    auditor = portal.login(world.auditor, shots=shots)
+    auditor.goto(base + detail)
+    trail = auditor.locator("#audit-trail")
+    trail.scroll_into_view_if_needed()
+    text = trail.inner_text()
+    assert world.office_staff.display_name in text and world.clerk_a.display_name in text
+    assert "理赔材料被打开" in text and "收款账号" in text
+    shots(auditor, "claim-audit-trail")
+    auditor.goto(base + reverse("enrollment:audit_log"))
+    auditor.fill("#id_record", claim.number)
+    auditor.click("#audit-search button[type=submit]")
+    auditor.wait_for_load_state()
+    assert "理赔材料被打开" in auditor.locator("main").inner_text()
+    shots(auditor, "audit-log-search")
 
 
 def test_plan_admin_copies_edits_tries_and_publishes(portal, world, shots):
