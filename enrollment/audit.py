@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from enrollment.models import AuditEntry
@@ -305,11 +306,9 @@ def _on_post_save(sender, instance, created=False, raw=False, update_fields=None
     if created:
         names = [instance._meta.get_field(name).attname for name in spec.created]
         changes = {
-            name.removesuffix("_id") if name.endswith("_id") else name: (
-                HIDDEN if name in spec.hidden else _shown(spec, name, value)
-            )
+            name.removesuffix("_id") if name.endswith("_id") else name: _shown(spec, name, value)
             for name, value in _values(instance, names).items()
-            if value not in (None, "", {}, [])
+            if value not in (None, "", {}, []) and name not in spec.hidden
         }
         record(Action.CREATE, obj=instance, changes=changes)
         return
@@ -465,7 +464,7 @@ def register_all() -> None:
         ClaimDocument,
         Spec(
             type="claim_document",
-            created=("requirement", "original_name", "size"),
+            created=("requirement", "size"),
             label=lambda d: f"{d.claim.number} · {d.requirement}",
             union_id=lambda d: d.claim.union_id,
             trail=_trail("claim", "claim_id"),
@@ -589,6 +588,20 @@ def _field(object_type: str, name: str):
         return None
 
 
+# Labels for fields whose models give them none a reader would understand.
+FIELD_LABELS = {
+    "due_basis": _("due date counted in"),
+    "size": _("size"),
+    "original_name": _("file name"),
+    "kind": _("kind"),
+    "amount": _("amount"),
+    "total": _("total"),
+    "status": _("status"),
+    "payee_name": _("payee"),
+    "payee_account": _("payee account"),
+}
+
+
 class _Names:
     """Readable values for a page of entries: choice labels, and the names of related records
     (one query per record, remembered for the page)."""
@@ -599,6 +612,12 @@ class _Names:
     def __call__(self, model_field, value: object) -> object:
         if value in (None, "") or model_field is None:
             return value
+        if model_field.get_internal_type() == "DateTimeField" and isinstance(value, str):
+            try:
+                moment = datetime.datetime.fromisoformat(value)
+            except ValueError:
+                return value
+            return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
         if model_field.choices:
             return str(dict(model_field.flatchoices).get(value, value))
         if model_field.is_relation and model_field.many_to_one:
@@ -615,7 +634,10 @@ def _changes(entry: AuditEntry, names: _Names) -> list[Change]:
     rows = []
     for name, value in (entry.changes or {}).items():
         model_field = _field(entry.object_type, name)
-        label = str(model_field.verbose_name) if model_field is not None else name
+        if name in FIELD_LABELS:
+            label = str(FIELD_LABELS[name])
+        else:
+            label = str(model_field.verbose_name) if model_field is not None else name
         if value == HIDDEN:
             rows.append(Change(label, None, None, hidden=True))
         elif isinstance(value, list) and len(value) == 2:
