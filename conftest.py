@@ -70,3 +70,16 @@ def world(db) -> World:
         member_c=factories.MemberFactory(union=unit_c, name="丙职工"),
         other_member=factories.MemberFactory(union=other_unit, name="外职工"),
     )
+
+
+@pytest.fixture
+def covered(world, django_capture_on_commit_callbacks):
+    """Member A holds active 2026 cover in jilin-allowance-2020."""
+    version = factories.catalog_version()
+    enrollment = factories.enroll(world.member_a, version)
+
+    def run(action, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return action(*args, **kwargs)
+
+    return enrollment, run

@@ -17,12 +17,14 @@ No extra dependency: threads, urllib and http.cookiejar.
 
 from __future__ import annotations
 
+import base64
 import http.cookiejar
 import io
 import json
 import os
 import random
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -95,6 +97,10 @@ print("SNAPSHOT" + json.dumps(out))
 # --- set-up ---------------------------------------------------------------------------------
 
 
+def _new_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
 def environment(data_dir: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -103,6 +109,9 @@ def environment(data_dir: str) -> dict[str, str]:
             "PORTAL_IGNORE_DOTENV": "1",
             "DEBUG": "false",
             "SECRET_KEY": "load-test-" + uuid.uuid4().hex + uuid.uuid4().hex,
+            # Fresh keys for a throwaway database, as a deployment has its own.
+            "PERSONAL_DATA_KEYS": _new_key(),
+            "PERSONAL_DATA_LOOKUP_KEY": _new_key(),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "SECURE_SSL_REDIRECT": "false",
             "SESSION_COOKIE_SECURE": "false",

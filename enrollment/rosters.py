@@ -470,14 +470,22 @@ def _import_rows(roster: Roster, rows: list[RosterRow]) -> None:
             ]
         )
     _write_enrollments(roster, plan, rows, limit)
-    where = {"union_id": roster.union_id, "trail": f"roster:{roster.pk}"}
+    _bulk_audit(roster, "member", len(rows), "roster_members")
+    _bulk_audit(roster, "enrollment", len(rows), "roster_enrolled")
+
+
+def _bulk_audit(
+    roster: Roster, object_type: str, count: int, note: str, user: User | None = None
+) -> None:
+    """One audit entry for a statement that changed ``count`` rows of the roster's people."""
     audit.record_bulk(
-        object_type="member", count=len(rows), note="roster_members",
-        params={"roster": roster.pk}, **where,
-    )
-    audit.record_bulk(
-        object_type="enrollment", count=len(rows), note="roster_enrolled",
-        params={"roster": roster.pk}, **where,
+        object_type=object_type,
+        count=count,
+        note=note,
+        params={"roster": roster.pk},
+        union_id=roster.union_id,
+        trail=f"roster:{roster.pk}",
+        user=user,
     )
 
 
@@ -632,14 +640,7 @@ def _release(roster: Roster) -> None:
                 coverage_start=roster.coverage_start,
             ).update(shares=F("shares") - shares)
     cancelled = live.update(status=Enrollment.Status.CANCELLED)
-    audit.record_bulk(
-        object_type="enrollment",
-        count=cancelled,
-        note="roster_released",
-        params={"roster": roster.pk},
-        union_id=roster.union_id,
-        trail=f"roster:{roster.pk}",
-    )
+    _bulk_audit(roster, "enrollment", cancelled, "roster_released")
 
 
 # --- review and payment ----------------------------------------------------------------------
@@ -699,15 +700,7 @@ def roster_record_payment(
     activated = roster.enrollments.filter(status=Enrollment.Status.PENDING).update(
         status=Enrollment.Status.ACTIVE, activated_at=timezone.now()
     )
-    audit.record_bulk(
-        object_type="enrollment",
-        count=activated,
-        note="roster_activated",
-        params={"roster": roster.pk},
-        union_id=roster.union_id,
-        trail=f"roster:{roster.pk}",
-        user=user,
-    )
+    _bulk_audit(roster, "enrollment", activated, "roster_activated", user)
     _event(roster, user, f"{amount} · {reference}")
     _enqueue(tasks.roster_certificates, roster.pk)
     return roster

@@ -25,18 +25,6 @@ Action = AuditEntry.Action
 BROWSER = "Mozilla/5.0 (audit test)"
 
 
-@pytest.fixture
-def covered(world, django_capture_on_commit_callbacks):
-    version = factories.catalog_version()
-    enrollment = factories.enroll(world.member_a, version)
-
-    def run(action, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return action(*args, **kwargs)
-
-    return enrollment, run
-
-
 def _claim_with_documents(client, world, covered) -> Claim:
     enrollment, run = covered
     client.force_login(world.clerk_a)

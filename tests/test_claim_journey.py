@@ -7,7 +7,6 @@ import io
 from decimal import Decimal
 
 import openpyxl
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -26,19 +25,6 @@ HOSPITAL = {
     "payee_name": "甲职工",
     "payee_account": "6222021234567890128",
 }
-
-
-@pytest.fixture
-def covered(world, django_capture_on_commit_callbacks):
-    """Member A holds active 2026 cover in jilin-allowance-2020."""
-    version = factories.catalog_version()
-    enrollment = factories.enroll(world.member_a, version)
-
-    def run(action, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return action(*args, **kwargs)
-
-    return enrollment, run
 
 
 def report(client, enrollment, run, **changes):
