@@ -599,6 +599,7 @@ FIELD_LABELS = {
     "status": _("status"),
     "payee_name": _("payee"),
     "payee_account": _("payee account"),
+    "notice": _("decision notice file"),
 }
 
 

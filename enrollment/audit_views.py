@@ -163,6 +163,9 @@ HEADERS = (
 )
 
 
+COLUMN_WIDTHS = (20, 14, 14, 10, 16, 14, 12, 36, 8, 44, 60)
+
+
 def _changes_text(row: audit.Row) -> str:
     parts = []
     for change in row.changes:
@@ -183,6 +186,8 @@ def audit_export(request: HttpRequest) -> HttpResponse:
     book = Workbook(write_only=True)
     sheet = book.create_sheet(str(_("Audit log")))
     bold = Font(bold=True)
+    for letter, width in zip("ABCDEFGHIJK", COLUMN_WIDTHS, strict=True):
+        sheet.column_dimensions[letter].width = width
     header = []
     for title in HEADERS:
         cell = WriteOnlyCell(sheet, value=str(title))

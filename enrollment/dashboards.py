@@ -8,6 +8,20 @@ and the bars of a small chart.
 Turnaround is counted in working days (the official calendar of ``claims.workdays``, as the due
 date is): from the day a claim's documents were complete to the day it was paid, the first day
 not counted. The 90th percentile is the nearest-rank one.
+
+Every table takes the page's ``Filters``: a period (a first and a last day, both counted) and a
+plan, or every plan the user can see. Each table reads the period its own way, stated in its
+``basis`` line on the page and in its export:
+
+* participation: a snapshot on the last day: members holding an active enrollment whose cover
+  is in force that day (the first day does not apply);
+* fees: rosters whose cover starts in the period;
+* claims: claims reported in the period;
+* payouts: paid payouts by the day they were paid, the others (due or in a batch) by the day
+  they were granted;
+* turnaround: claims paid in the period;
+* payouts ÷ fees: the fees collected of the fees table and the payouts of the payouts table,
+  so that the three tables agree.
 """
 
 from __future__ import annotations
@@ -22,13 +36,14 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import TruncMonth
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext
 
 from claims.models import Claim, Payout
 from enrollment.models import Enrollment, Roster, User
 from enrollment.selectors import scoped, visible_units
 from plans.models import Plan, PlanVersion
+from plans.selectors import visible_plans
 
 ZERO = Decimal("0.00")
 # Rosters whose fee has been notified and is owed: submitted, approved or paid.
@@ -73,6 +88,9 @@ class Table:
     note: str = ""
     chart_title: str = ""
     bars: list[Bar] = field(default_factory=list)
+    # Which rows the filters kept, in words ("Claims reported from … to …").
+    basis: str = ""
+    filters: Filters | None = None
 
     @property
     def display_rows(self) -> list[tuple[list[tuple[str, bool]], bool]]:
@@ -109,19 +127,117 @@ def _plan_names(plan_ids) -> dict[int, str]:
     return dict(Plan.objects.filter(pk__in=set(plan_ids)).values_list("pk", "name"))
 
 
+# --- filters -------------------------------------------------------------------------------------
+
+
+def day_text(day: datetime.date) -> str:
+    return formats.date_format(day, "DATE_FORMAT")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The period (first and last day, both counted) and the plan (None: all the user can see)."""
+
+    date_from: datetime.date
+    date_to: datetime.date
+    plan: Plan | None = None
+
+    @classmethod
+    def default(cls) -> Filters:
+        """1 January of this year to today, every plan."""
+        today = timezone.localdate()
+        return cls(date_from=today.replace(month=1, day=1), date_to=today)
+
+    @property
+    def start(self) -> datetime.datetime:
+        """The first moment of the period, in the portal's time zone."""
+        zone = timezone.get_current_timezone()
+        return datetime.datetime.combine(self.date_from, datetime.time.min, tzinfo=zone)
+
+    @property
+    def end(self) -> datetime.datetime:
+        """The first moment after the period."""
+        zone = timezone.get_current_timezone()
+        after = self.date_to + datetime.timedelta(days=1)
+        return datetime.datetime.combine(after, datetime.time.min, tzinfo=zone)
+
+    def moments(self, lookup: str) -> Q:
+        """``lookup`` (a date-time field) falls within the period."""
+        return Q(**{f"{lookup}__gte": self.start, f"{lookup}__lt": self.end})
+
+    def days(self, lookup: str) -> Q:
+        """``lookup`` (a date field) falls within the period."""
+        return Q(**{f"{lookup}__gte": self.date_from, f"{lookup}__lte": self.date_to})
+
+    def plans(self, user: User, lookup: str) -> Q:
+        """``lookup`` (a plan id) is the chosen plan, and in any case one the user may see."""
+        condition = Q(**{f"{lookup}__in": visible_plans(user).values("pk")})
+        if self.plan is not None:
+            condition &= Q(**{lookup: self.plan.pk})
+        return condition
+
+    @property
+    def plan_text(self) -> str:
+        if self.plan is None:
+            return gettext("all plans you can see")
+        return self.plan.name
+
+    @property
+    def period_text(self) -> str:
+        return gettext("%(start)s to %(end)s") % {
+            "start": day_text(self.date_from),
+            "end": day_text(self.date_to),
+        }
+
+    def describe(self) -> str:
+        """The filters in words, for the page and the exports."""
+        return gettext("Period: %(period)s. Plan: %(plan)s.") % {
+            "period": self.period_text,
+            "plan": self.plan_text,
+        }
+
+    def query(self) -> dict[str, str]:
+        """The filters as the form's GET parameters."""
+        return {
+            "date_from": self.date_from.isoformat(),
+            "date_to": self.date_to.isoformat(),
+            "plan": self.plan.code if self.plan is not None else "",
+        }
+
+    def slug(self) -> str:
+        """The filters in a file name."""
+        parts = [f"{self.date_from:%Y%m%d}", f"{self.date_to:%Y%m%d}"]
+        if self.plan is not None:
+            parts.append(self.plan.code)
+        return "-".join(parts)
+
+
 # --- participation -------------------------------------------------------------------------------
 
 
-def participation(user: User) -> Table:
-    """Per unit and plan: members with an active enrollment against the unit's headcount, and
-    whether the rate reaches the threshold the plan sets for a unit of that size. Units without
-    any active enrollment are listed too, without a plan."""
+def participation(user: User, filters: Filters | None = None) -> Table:
+    """Per unit and plan: members covered on the period's last day against the unit's headcount,
+    and whether the rate reaches the threshold the plan sets for a unit of that size. Units with
+    nobody covered that day (in the chosen plans) are listed too, without a plan.
+
+    Covered: an active enrollment whose coverage period (first and last day counted) contains
+    the day. A member holding several such enrollments of a plan in the unit counts once."""
+    filters = filters or Filters.default()
+    day = filters.date_to
     units = {
         u["pk"]: u
         for u in visible_units(user).order_by("path").values("pk", "name", "code", "headcount")
     }
     groups = (
-        scoped(user, Enrollment.objects.filter(status=Enrollment.Status.ACTIVE))
+        scoped(
+            user,
+            Enrollment.objects.filter(
+                filters.plans(user, "plan_id"),
+                status=Enrollment.Status.ACTIVE,
+                coverage_start__lte=day,
+                coverage_end__gte=day,
+            ),
+        )
         .values("union_id", "plan_id")
         .annotate(members=Count("member_id", distinct=True), version=Max("plan_version_id"))
         .order_by()
@@ -178,21 +294,38 @@ def participation(user: User) -> Table:
         ],
         rows=rows,
         note=gettext(
-            "Enrolled members are distinct members with an active enrollment in the plan. The "
-            "required rate is the plan's participation rule for a unit of that headcount."
+            "Enrolled members are distinct members with an active enrollment in the plan whose "
+            "cover is in force on the day, counted once however many enrollments they hold. The "
+            "required rate is the plan's participation rule for a unit of that headcount. The "
+            "period's first day does not apply to this table."
         ),
         chart_title=gettext("Participation rate"),
         bars=bars,
+        basis=gettext("Cover in force on %(day)s.") % {"day": day_text(day)},
+        filters=filters,
     )
 
 
 # --- fees ----------------------------------------------------------------------------------------
 
 
-def fees(user: User) -> Table:
-    """Per unit and plan: fees notified on submitted, approved and paid rosters, and collected."""
+def _fee_rosters(user: User, filters: Filters):
+    """The rosters whose fees the dashboards count: cover starting in the period, plan chosen."""
+    return scoped(
+        user,
+        Roster.objects.filter(
+            filters.days("coverage_start"), filters.plans(user, "plan_version__plan_id")
+        ),
+    )
+
+
+def fees(user: User, filters: Filters | None = None) -> Table:
+    """Per unit and plan: fees notified on submitted, approved and paid rosters, and collected,
+    for the rosters whose cover starts in the period."""
+    filters = filters or Filters.default()
     groups = list(
-        scoped(user, Roster.objects.filter(status__in=FEE_DUE_STATUSES))
+        _fee_rosters(user, filters)
+        .filter(status__in=FEE_DUE_STATUSES)
         .values("union__name", "union__code", "plan_version__plan_id")
         .annotate(
             rosters=Count("pk"),
@@ -261,20 +394,29 @@ def fees(user: User) -> Table:
         rows=rows,
         note=gettext(
             "Fees due: the fee totals of submitted, approved and paid rosters. Collected: the "
-            "payments recorded on paid rosters."
+            "payments recorded on paid rosters, whenever they were received."
         ),
         chart_title=gettext("Collected share of fees due"),
         bars=bars,
+        basis=gettext("Rosters whose cover starts from %(period)s.")
+        % {"period": filters.period_text},
+        filters=filters,
     )
 
 
 # --- claims --------------------------------------------------------------------------------------
 
 
-def claims(user: User) -> Table:
-    """Claims reported per month, plan and status, with the approved amounts."""
+def claims(user: User, filters: Filters | None = None) -> Table:
+    """Claims reported in the period per month, plan and status, with the approved amounts."""
+    filters = filters or Filters.default()
     groups = list(
-        scoped(user, Claim.objects.all())
+        scoped(
+            user,
+            Claim.objects.filter(
+                filters.moments("reported_at"), filters.plans(user, "enrollment__plan_id")
+            ),
+        )
         .annotate(month=TruncMonth("reported_at"))
         .values("month", "enrollment__plan_id", "status")
         .annotate(count=Count("pk"), approved=Sum("approved_amount"))
@@ -308,22 +450,34 @@ def claims(user: User) -> Table:
             Column(gettext("Approved amount"), MONEY),
         ],
         rows=rows,
+        note=gettext("Each claim in its current status."),
         chart_title=gettext("Claims reported per month"),
         bars=[Bar(month, count, str(count)) for month, count in per_month.items()],
+        basis=gettext("Claims reported from %(period)s.") % {"period": filters.period_text},
+        filters=filters,
     )
 
 
 # --- payouts -------------------------------------------------------------------------------------
 
 
-def _payouts(user: User):
-    return scoped(user, Payout.objects.all(), union_field="claim__union")
+def _payouts(user: User, filters: Filters):
+    """Payouts of the chosen plans in the period: a paid one by the day it was paid, any other
+    (due, or in a payment batch) by the day it was granted."""
+    paid = Q(status=Payout.Status.PAID)
+    in_period = (paid & filters.moments("paid_at")) | (~paid & filters.moments("created_at"))
+    return scoped(
+        user,
+        Payout.objects.filter(in_period, filters.plans(user, "claim__enrollment__plan_id")),
+        union_field="claim__union",
+    )
 
 
-def payouts(user: User) -> Table:
+def payouts(user: User, filters: Filters | None = None) -> Table:
     """Payouts per plan, kind and status: how many and how much."""
+    filters = filters or Filters.default()
     groups = list(
-        _payouts(user)
+        _payouts(user, filters)
         .values("claim__enrollment__plan_id", "kind", "status")
         .annotate(count=Count("pk"), amount=Sum("amount"))
         .order_by("claim__enrollment__plan_id", "kind", "status")
@@ -363,6 +517,11 @@ def payouts(user: User) -> Table:
         rows=rows,
         chart_title=gettext("Payout amount per plan"),
         bars=[Bar(p, float(a), display(a, MONEY)) for p, a in per_plan.items()],
+        basis=gettext(
+            "Payouts paid from %(period)s, and those not yet paid that were granted in that period."
+        )
+        % {"period": filters.period_text},
+        filters=filters,
     )
 
 
@@ -388,14 +547,20 @@ def percentile(values: list[int], share: float) -> int | None:
     return ordered[max(1, math.ceil(share * len(ordered))) - 1]
 
 
-def turnaround(user: User) -> Table:
-    """Per plan and overall: paid claims, median and 90th percentile of working days from
-    complete documents to payment, and the share paid by the due date (the promise)."""
+def turnaround(user: User, filters: Filters | None = None) -> Table:
+    """Per plan and overall, for the claims paid in the period: how many, median and 90th
+    percentile of working days from complete documents to payment, and the share paid by the
+    due date (the promise)."""
     from claims.workdays import calendar_for_years
 
+    filters = filters or Filters.default()
     paid = list(
         scoped(user, Claim.objects.filter(status=Claim.Status.PAID))
-        .filter(completed_at__isnull=False, paid_at__isnull=False)
+        .filter(
+            filters.moments("paid_at"),
+            filters.plans(user, "enrollment__plan_id"),
+            completed_at__isnull=False,
+        )
         .values_list("enrollment__plan_id", "completed_at", "paid_at", "due_date")
     )
     spans = [
@@ -458,16 +623,21 @@ def turnaround(user: User) -> Table:
         ),
         chart_title=gettext("Working days to payment"),
         bars=bars,
+        basis=gettext("Claims paid from %(period)s.") % {"period": filters.period_text},
+        filters=filters,
     )
 
 
 # --- payouts ÷ fees ------------------------------------------------------------------------------
 
 
-def loss_ratio(user: User) -> Table:
-    """Per plan: fees collected on paid rosters, payouts paid and granted, and paid ÷ collected."""
+def loss_ratio(user: User, filters: Filters | None = None) -> Table:
+    """Per plan: fees collected on paid rosters, payouts paid and granted, and paid ÷ collected,
+    each counted as in the fees and the payouts tables."""
+    filters = filters or Filters.default()
     collected = dict(
-        scoped(user, Roster.objects.filter(status=Roster.Status.PAID))
+        _fee_rosters(user, filters)
+        .filter(status=Roster.Status.PAID)
         .values("plan_version__plan_id")
         .annotate(total=Sum("payment_amount"))
         .order_by()
@@ -475,7 +645,7 @@ def loss_ratio(user: User) -> Table:
     )
     paid_out = {
         g["claim__enrollment__plan_id"]: g
-        for g in _payouts(user)
+        for g in _payouts(user, filters)
         .values("claim__enrollment__plan_id")
         .annotate(
             paid=Sum("amount", filter=Q(status=Payout.Status.PAID)),
@@ -508,10 +678,16 @@ def loss_ratio(user: User) -> Table:
         ),
         chart_title=gettext("Payouts paid ÷ fees collected"),
         bars=bars,
+        basis=gettext(
+            "Fees collected on rosters whose cover starts from %(period)s; payouts paid in that "
+            "period, and those not yet paid that were granted in it."
+        )
+        % {"period": filters.period_text},
+        filters=filters,
     )
 
 
-TABLES: dict[str, Callable[[User], Table]] = {
+TABLES: dict[str, Callable[[User, Filters | None], Table]] = {
     "participation": participation,
     "fees": fees,
     "claims": claims,
