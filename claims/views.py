@@ -173,22 +173,10 @@ def claim_url(claim: Claim) -> str:
     return reverse("claims:claim_detail", args=[claim.pk])
 
 
-AUDIT_TRAIL_ROLES = (User.Role.OFFICE_STAFF, User.Role.AUDITOR)
-AUDIT_TRAIL_SHOWN = 200
-
-
 def _audit_trail(user: User, claim: Claim) -> list | None:
-    """Everything the audit log holds on this claim, its documents and payouts, newest first,
-    for office staff and auditors; None for everyone else."""
-    if not (user.is_superuser or user.role in AUDIT_TRAIL_ROLES):
-        return None
-    from enrollment.models import AuditEntry
-
-    batches = {
-        f"batch:{pk}" for pk in claim.payouts.exclude(batch=None).values_list("batch_id", flat=True)
-    }
-    entries = AuditEntry.objects.filter(trail__in=[f"claim:{claim.pk}", *batches])
-    return audit.entries_for_display(entries.select_related("actor")[:AUDIT_TRAIL_SHOWN])
+    """The claim's own trail, with its documents and payouts, and its payment batches'."""
+    batches = claim.payouts.exclude(batch=None).values_list("batch_id", flat=True)
+    return audit.trail_for(user, [f"claim:{claim.pk}", *{f"batch:{pk}" for pk in batches}])
 
 
 def _benefit_label(claim: Claim) -> str:

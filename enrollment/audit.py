@@ -659,3 +659,16 @@ def entries_for_display(entries) -> list[Row]:
         )
         for entry in entries
     ]
+
+
+TRAIL_ROLES = ("office_staff", "auditor")
+TRAIL_SHOWN = 200
+
+
+def trail_for(user, trails: list[str]) -> list[Row] | None:
+    """What the log holds on one record (and the trails that belong with it), newest first, for
+    office staff and auditors; None for everyone else, whose pages show no trail."""
+    if not (user.is_superuser or user.role in TRAIL_ROLES):
+        return None
+    entries = AuditEntry.objects.filter(trail__in=trails).select_related("actor")
+    return entries_for_display(entries[:TRAIL_SHOWN])

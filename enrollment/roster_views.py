@@ -124,6 +124,7 @@ def roster_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "is_clerk": request.user.role == User.Role.CLERK,
             "is_office": request.user.role == User.Role.OFFICE_STAFF,
             "amounts": _amounts(roster),
+            "audit_trail": audit.trail_for(request.user, [f"roster:{roster.pk}"]),
         },
     )
 

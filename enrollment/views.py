@@ -137,6 +137,12 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "member": member,
             "enrollments": enrollments,
             "can_reveal": user.is_superuser or user.role in REVEAL_ROLES,
+            # The member's own trail (changes, numbers shown in full) and their rosters'.
+            "audit_trail": audit.trail_for(
+                user,
+                [f"member:{member.pk}"]
+                + [f"roster:{pk}" for pk in {e.roster_id for e in enrollments if e.roster_id}],
+            ),
         },
     )
 

@@ -327,3 +327,26 @@ def test_a_claim_document_row_records_when_it_was_uploaded(client, world, covere
     assert created.count() == ClaimDocument.objects.filter(claim=claim).count()
     assert all(e.actor == world.clerk_a for e in created)
     assert all(e.at <= timezone.now() + datetime.timedelta(seconds=1) for e in created)
+
+
+def test_member_and_roster_pages_show_their_trail_to_auditors(client, world):
+    from django.core.files.base import ContentFile
+
+    client.force_login(world.clerk_a)
+    client.post(reverse("enrollment:member_reveal", args=[world.member_a.pk, "id_number"]))
+    roster = factories.RosterFactory(union=world.unit_a, created_by=world.clerk_a)
+    roster.annotated.save("a.xlsx", ContentFile(b"PK\x03\x04"), save=True)
+    client.get(reverse("enrollment:roster_download", args=[roster.pk, "annotated"]))
+
+    client.force_login(world.auditor)
+    member_page = client.get(reverse("enrollment:member_detail", args=[world.member_a.pk]))
+    trail = member_page.content.decode().split('id="audit-trail"')[1]
+    assert str(audit.NOTES["id_number_shown"]) in trail and world.clerk_a.display_name in trail
+    roster_page = client.get(reverse("enrollment:roster_detail", args=[roster.pk]))
+    trail = roster_page.content.decode().split('id="audit-trail"')[1]
+    assert str(audit.NOTES["roster_annotated"]) in trail
+
+    # Clerks and county staff see the pages without a trail.
+    client.force_login(world.clerk_a)
+    page = client.get(reverse("enrollment:member_detail", args=[world.member_a.pk]))
+    assert 'id="audit-trail"' not in page.content.decode()
