@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from enrollment.models import Member, Union, User
+from organisation.models import Member, Union, User
 from tests import factories
 
 

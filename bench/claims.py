@@ -246,7 +246,8 @@ def _notice_claims(first: int, count: int) -> tuple[list, object]:
     as proposed. Each claim has its own PlanVersion instance, so its rules are parsed once per
     notice, as when one notice is printed."""
     from claims.models import Claim
-    from enrollment.models import Enrollment, Member, Union
+    from enrollment.models import Enrollment
+    from organisation.models import Member, Union
     from plans.engine.identity import id_check_digit
     from plans.models import Plan, PlanVersion
 
@@ -389,9 +390,7 @@ def bench_queue() -> None:
     import subprocess
 
     env = dict(os.environ)
-    env.setdefault(
-        "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mutualaid_bench_claims"
-    )
+    env.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mutualaid_bench_claims")
     subprocess.run(  # noqa: S603 - our own script, with the interpreter running this one
         [sys.executable, str(Path(__file__).with_name("claims_queue.py"))], env=env, check=True
     )

@@ -51,8 +51,9 @@ def _fill() -> None:
     from django.db import connection
 
     from claims.models import Claim
-    from enrollment.models import Enrollment, Member, Union, User
+    from enrollment.models import Enrollment
     from mutualaid.crypto import digest, encrypt
+    from organisation.models import Member, Union, User
     from plans.engine.identity import id_check_digit
     from plans.models import PlanVersion
     from plans.services import plans_load_catalog
@@ -230,7 +231,7 @@ def bench_queue() -> None:
     if not reuse:
         call_command("migrate", verbosity=0)
         _fill()
-    from enrollment.models import User
+    from organisation.models import User
 
     client = Client()
     # force_login: django-axes needs a request to check a password, which Client.login lacks.

@@ -67,8 +67,10 @@ ACTIONS = {"clerk": (75, 25, 0), "office": (50, 0, 50)}
 SNAPSHOT = r"""
 import io, json, sys
 import openpyxl
-from enrollment.models import User, Roster
-from enrollment.selectors import visible_members, visible_rosters
+from enrollment.models import Roster
+from organisation.models import User
+from enrollment.selectors import visible_rosters
+from organisation.selectors import visible_members
 from claims.selectors import visible_claims
 out = {}
 for name in %(names)r:

@@ -54,8 +54,9 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import transaction
 
-    from enrollment.models import Enrollment, Roster, Union, User
+    from enrollment.models import Enrollment, Roster
     from enrollment.rosters import _import_rows
+    from organisation.models import Union, User
     from plans.engine.identity import id_check_digit
     from plans.engine.roster import RosterRow
     from plans.models import PlanVersion

@@ -9,17 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from mutualaid.fields import EncryptedCharField
+from plans.benefits import BENEFIT_LABELS
 from plans.engine.identity import mask_bank_card
-
-# The benefit codes the engine knows, by the name a clerk reads.
-BENEFIT_LABELS = {
-    "hospital_allowance": _("Hospital allowance"),
-    "critical_illness": _("Critical illness"),
-    "accident": _("Accident"),
-    "inpatient_reimbursement": _("Inpatient costs"),
-    "accident_medical": _("Accident medical costs"),
-    "fire_loss": _("Household fire loss"),
-}
 
 
 class Claim(models.Model):
@@ -47,7 +38,10 @@ class Claim(models.Model):
     # The unit is copied from the enrollment so scoping is one join, and so a member who later
     # moves to another union does not take their old claims with them.
     union = models.ForeignKey(
-        "enrollment.Union", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="claims"
+        "organisation.Union",
+        verbose_name=_("unit"),
+        on_delete=models.PROTECT,
+        related_name="claims",
     )
     benefit = models.CharField(_("benefit"), max_length=40)
     event_date = models.DateField(_("event date"))
@@ -190,7 +184,7 @@ class PaymentBatch(models.Model):
 
     number = models.CharField(_("batch number"), max_length=32, unique=True)
     office = models.ForeignKey(
-        "enrollment.Union", on_delete=models.PROTECT, related_name="payment_batches"
+        "organisation.Union", on_delete=models.PROTECT, related_name="payment_batches"
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
@@ -310,7 +304,7 @@ class NoticeBundle(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    union = models.ForeignKey("enrollment.Union", on_delete=models.PROTECT, related_name="+")
+    union = models.ForeignKey("organisation.Union", on_delete=models.PROTECT, related_name="+")
     claims = models.ManyToManyField(Claim, related_name="+")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     file = models.FileField(upload_to="claim-notices/bundles/%Y/%m/", blank=True)

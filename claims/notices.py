@@ -23,9 +23,9 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from claims.models import Claim, PaymentBatch, Payout
 from claims.reasons import reason_text
 from enrollment.documents import amount_in_chinese, office_of
-from enrollment.models import Union
 from mutualaid.exports import neutralise
 from mutualaid.pdf import render_pdf
+from organisation.models import Union
 from plans.engine.identity import mask_bank_card, mask_id_number
 from plans.engine.money import ZERO, quantize_money
 from plans.engine.rules import PlanRules

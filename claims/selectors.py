@@ -3,8 +3,8 @@
 from django.db.models import QuerySet
 
 from claims.models import Claim
-from enrollment.models import User
-from enrollment.selectors import scoped
+from organisation.models import User
+from organisation.selectors import scoped
 
 
 def visible_claims(user: User) -> QuerySet[Claim]:

@@ -20,8 +20,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from claims.models import Claim, ClaimDocument, ClaimEvent, PaymentBatch, Payout
-from enrollment import audit
-from enrollment.models import Enrollment, User
+from enrollment.models import Enrollment
+from mutualaid import jobs
+from mutualaid.auditlog import audit
+from organisation.models import User
 
 S = Claim.Status
 
@@ -67,10 +69,6 @@ def _move(claim: Claim, to: str, actor: User | None, note: str = "") -> None:
         claim=claim, from_status=claim.status, to_status=to, actor=actor, note=note
     )
     claim.status = to
-
-
-def _enqueue(task, *args) -> None:
-    transaction.on_commit(lambda: task.delay(*args))
 
 
 # --- report and documents ----------------------------------------------------------------------
@@ -181,7 +179,6 @@ def claim_document_add(
 
 def _after_documents_change(claim: Claim, user: User) -> None:
     """A claim whose checklist is complete goes to review, with its due date and proposal."""
-    from claims import tasks
     from claims.workdays import due_date
 
     if missing_documents(claim) or claim.status not in (S.REPORTED, S.RETURNED):
@@ -193,7 +190,7 @@ def _after_documents_change(claim: Claim, user: User) -> None:
     claim.due_basis = due.basis
     _move(claim, S.REVIEWING, user, _("All required documents are in."))
     claim.save()
-    _enqueue(tasks.claim_propose, claim.pk)
+    jobs.enqueue("claims.tasks.claim_propose", claim.pk)
 
 
 # --- the engine's proposal ------------------------------------------------------------------------
@@ -306,7 +303,6 @@ def claim_decide(
 ) -> Claim:
     """Approve with an amount or reject with reason codes. Departing from the engine's proposal
     needs a written reason, which is kept with the decision."""
-    from claims import tasks
     from plans.engine.payout import REASONS
 
     claim = _lock(claim.pk)
@@ -347,7 +343,7 @@ def claim_decide(
             payee_account=claim.payee_account,
             granted_by=user,
         )
-    _enqueue(tasks.claim_notice, claim.pk)
+    jobs.enqueue("claims.tasks.claim_notice", claim.pk)
     return claim
 
 

@@ -20,7 +20,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from claims import selectors, services
 from claims.forms import (
     LABELS,
-    NEEDS,
     ClaimReportForm,
     DecideForm,
     DocumentForm,
@@ -31,13 +30,17 @@ from claims.forms import (
     TrialForm,
 )
 from claims.models import Claim, ClaimDocument, NoticeBundle, PaymentBatch, Payout
-from enrollment import audit
-from enrollment.decorators import report_form_errors, role_required
-from enrollment.models import Enrollment, User
-from enrollment.selectors import scoped, scoped_get_or_404, visible_enrollments, visible_units
+from enrollment.models import Enrollment
+from enrollment.selectors import visible_enrollments
 from enrollment.views import reveal_response
+from mutualaid import jobs
+from mutualaid.auditlog import audit
 from mutualaid.crypto import digest
+from organisation.decorators import report_form_errors, role_required
+from organisation.models import User
+from organisation.selectors import scoped, scoped_get_or_404, visible_units
 from plans.engine.identity import IdNumberError, normalise_id_number
+from plans.facts_forms import NEEDS
 
 PAGE_SIZE = 50
 CLERK = (User.Role.CLERK,)
@@ -423,7 +426,6 @@ def _queue_plans(user: User):
 @role_required(*OFFICE)
 @require_POST
 def notices_print(request: HttpRequest) -> HttpResponse:
-    from claims import tasks
 
     ids = [int(i) for i in request.POST.getlist("claim") if i.isdigit()]
     claims = selectors.visible_claims(request.user).filter(
@@ -442,9 +444,7 @@ def notices_print(request: HttpRequest) -> HttpResponse:
         return redirect("claims:claim_list")
     bundle = NoticeBundle.objects.create(created_by=request.user, union=request.user.union)
     bundle.claims.set(claims)
-    from django.db import transaction
-
-    transaction.on_commit(lambda: tasks.notice_bundle.delay(bundle.pk))
+    jobs.enqueue("claims.tasks.notice_bundle", bundle.pk)
     return redirect("claims:notice_bundle", pk=bundle.pk)
 
 

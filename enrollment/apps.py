@@ -3,10 +3,12 @@ from django.utils.translation import gettext_lazy as _
 
 
 class EnrollmentConfig(AppConfig):
+    """Rosters, enrollments, fees and the workbooks clerks exchange with the portal."""
+
     name = "enrollment"
-    verbose_name = _("Unions and enrollment")
+    verbose_name = _("Rosters and enrollment")
 
     def ready(self) -> None:
-        from enrollment import audit
+        from enrollment import audited
 
-        audit.register_all()
+        audited.register()

@@ -15,8 +15,9 @@ from typing import Any, NamedTuple
 from django.db.models import Count, Sum
 from django.utils import timezone, translation
 
-from enrollment.models import Enrollment, Roster, Union
+from enrollment.models import Enrollment, Roster
 from mutualaid.pdf import render_pdf
+from organisation.models import Union
 from plans.engine.identity import mask_id_number
 from plans.engine.money import ZERO, quantize_money
 from plans.engine.rules import PlanRules

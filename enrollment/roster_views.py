@@ -10,11 +10,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from enrollment import audit, rosters, selectors
-from enrollment.decorators import report_form_errors, role_required
+from enrollment import rosters
 from enrollment.forms import PaymentForm, ReturnForm, RosterUploadForm
-from enrollment.models import Roster, User
+from enrollment.models import Roster
 from enrollment.workbooks import roster_template
+from mutualaid.auditlog import audit
+from organisation.decorators import report_form_errors, role_required
+from organisation.models import User
+from organisation.selectors import scoped_get_or_404
 from plans.models import PlanVersion
 from plans.selectors import visible_plans
 
@@ -25,7 +28,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _roster(request: HttpRequest, pk: int) -> Roster:
-    return selectors.scoped_get_or_404(
+    return scoped_get_or_404(
         request.user,
         Roster.objects.select_related("union", "plan_version__plan", "created_by"),
         pk=pk,

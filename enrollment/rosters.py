@@ -21,19 +21,12 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from enrollment import audit
-from enrollment.models import (
-    Enrollment,
-    Member,
-    Roster,
-    RosterEvent,
-    RosterFinding,
-    ShareHolding,
-    Union,
-    User,
-)
+from enrollment.models import Enrollment, Roster, RosterEvent, RosterFinding, ShareHolding
 from enrollment.selectors import held_shares
 from enrollment.services import coverage_end_for
+from mutualaid import jobs
+from mutualaid.auditlog import audit
+from organisation.models import Member, Union, User
 from plans.engine.findings import ERROR, WARNING, Finding
 from plans.engine.funding import FundingChoice, FundingError, funding_split, funding_validate
 from plans.engine.renewal import Holder, renewal_compare
@@ -73,10 +66,6 @@ def _event(roster: Roster, actor: User | None, note: str = "") -> None:
     RosterEvent.objects.create(roster=roster, status=roster.status, actor=actor, note=note)
 
 
-def _enqueue(task, *args) -> None:
-    transaction.on_commit(lambda: task.delay(*args))
-
-
 # --- upload and check ------------------------------------------------------------------------
 
 
@@ -92,7 +81,6 @@ def roster_upload(
 ) -> Roster:
     """Store the file and queue its check. A draft of the same unit, plan and period is
     replaced, so the clerk fixes and re-uploads without piling up drafts."""
-    from enrollment import tasks
 
     rules = plan_version.parsed_rules
     funding_validate(rules, funding)
@@ -136,7 +124,7 @@ def roster_upload(
     _event(roster, user, roster.original_name)
     if old_file:
         transaction.on_commit(lambda: Roster.file.field.storage.delete(old_file))
-    _enqueue(tasks.roster_check, roster.pk, str(roster.check_token))
+    jobs.enqueue("enrollment.tasks.roster_check", roster.pk, str(roster.check_token))
     return roster
 
 
@@ -353,7 +341,6 @@ def _months_before(day: datetime.date, months: int) -> datetime.date:
 
 @transaction.atomic
 def roster_submit(*, roster: Roster, user: User) -> Roster:
-    from enrollment import tasks
 
     roster = _lock(roster.pk)
     if not roster.can_submit:
@@ -361,7 +348,7 @@ def roster_submit(*, roster: Roster, user: User) -> Roster:
     roster.status = Roster.Status.SUBMITTING
     roster.save(update_fields=["status", "updated_at"])
     _event(roster, user)
-    _enqueue(tasks.roster_import, roster.pk, str(roster.check_token), user.pk)
+    jobs.enqueue("enrollment.tasks.roster_import", roster.pk, str(roster.check_token), user.pk)
     return roster
 
 
@@ -664,7 +651,6 @@ def roster_return(*, roster: Roster, user: User, reason: str) -> Roster:
 
 @transaction.atomic
 def roster_approve(*, roster: Roster, user: User) -> Roster:
-    from enrollment import tasks
 
     roster = _lock(roster.pk)
     if roster.status != Roster.Status.SUBMITTED:
@@ -672,7 +658,7 @@ def roster_approve(*, roster: Roster, user: User) -> Roster:
     roster.status = Roster.Status.APPROVED
     roster.save(update_fields=["status", "updated_at"])
     _event(roster, user)
-    _enqueue(tasks.roster_fee_notice, roster.pk)
+    jobs.enqueue("enrollment.tasks.roster_fee_notice", roster.pk)
     return roster
 
 
@@ -680,7 +666,6 @@ def roster_approve(*, roster: Roster, user: User) -> Roster:
 def roster_record_payment(
     *, roster: Roster, user: User, amount: Decimal, paid_on: datetime.date, reference: str
 ) -> Roster:
-    from enrollment import tasks
 
     roster = _lock(roster.pk)
     if roster.status != Roster.Status.APPROVED:
@@ -702,7 +687,7 @@ def roster_record_payment(
     )
     _bulk_audit(roster, "enrollment", activated, "roster_activated", user)
     _event(roster, user, f"{amount} · {reference}")
-    _enqueue(tasks.roster_certificates, roster.pk)
+    jobs.enqueue("enrollment.tasks.roster_certificates", roster.pk)
     return roster
 
 

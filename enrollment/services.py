@@ -13,8 +13,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from enrollment.models import Enrollment, Member, Roster, ShareHolding, Union
+from enrollment.models import Enrollment, Roster, ShareHolding
 from mutualaid.crypto import digest
+from organisation.models import Member, Union
 from plans.engine.identity import normalise_phone, validate_id_number
 from plans.models import PlanVersion
 

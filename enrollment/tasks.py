@@ -5,7 +5,7 @@ the roster's state and token under a lock first."""
 from celery import shared_task
 from django.conf import settings
 
-from enrollment import retention, rosters, services
+from enrollment import rosters, services
 
 RETRY = {"autoretry_for": (ConnectionError,), "max_retries": 3, "retry_backoff": True}
 
@@ -33,15 +33,3 @@ def roster_certificates(roster_id: int) -> None:
 @shared_task(acks_late=True, max_retries=3)
 def roster_drafts_purge() -> int:
     return services.roster_drafts_purge(older_than_days=settings.ROSTER_DRAFT_RETENTION_DAYS)
-
-
-@shared_task(acks_late=True, max_retries=3)
-def purge_personal_data() -> dict[str, int]:
-    """The nightly purge of what must not be kept; safe to run twice."""
-    result = retention.purge_personal_data()
-    return {
-        "drafts": result.drafts,
-        "roster_files": result.roster_files,
-        "claim_documents": result.claim_documents,
-        "notice_bundles": result.notice_bundles,
-    }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from enrollment import audit_views, dashboard_views, roster_views, views
+from enrollment import roster_views, views
 
 app_name = "enrollment"
 
@@ -9,9 +9,7 @@ urlpatterns = [
     path("unions/<int:pk>/", views.union_detail, name="union_detail"),
     path("members/", views.member_list, name="member_list"),
     path("members/<int:pk>/", views.member_detail, name="member_detail"),
-    path(
-        "members/<int:pk>/reveal/<slug:field>/", views.member_reveal, name="member_reveal"
-    ),
+    path("members/<int:pk>/reveal/<slug:field>/", views.member_reveal, name="member_reveal"),
     path("rosters/", views.roster_list, name="roster_list"),
     path("rosters/upload/", roster_views.roster_upload, name="roster_upload"),
     path("rosters/upload/funding-help/", roster_views.funding_help, name="funding_help"),
@@ -31,13 +29,5 @@ urlpatterns = [
         "rosters/<int:pk>/download/<slug:kind>/",
         roster_views.roster_download,
         name="roster_download",
-    ),
-    path("audit/", audit_views.audit_log, name="audit_log"),
-    path("audit/export.xlsx", audit_views.audit_export, name="audit_export"),
-    path("dashboards/", dashboard_views.dashboards_page, name="dashboards"),
-    path(
-        "dashboards/<slug:table>.xlsx",
-        dashboard_views.dashboard_export,
-        name="dashboard_export",
     ),
 ]

@@ -9,9 +9,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from enrollment import audit, selectors
-from enrollment.decorators import role_required
-from enrollment.models import Member, Roster, Union, User
+from enrollment import selectors
+from enrollment.models import Roster
+from mutualaid.auditlog import audit
+from organisation.decorators import role_required
+from organisation.models import Member, Union, User
+from organisation.selectors import scope_filter, scoped_get_or_404, visible_members, visible_unions
 from plans.engine.identity import IdNumberError, normalise_id_number
 
 PAGE_SIZE = 50
@@ -27,7 +30,7 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {
         "summary": selectors.scope_summary(user),
         "ancestors": user.union.ancestors() if user.union else [],
-        "children": selectors.visible_unions(user).filter(parent=user.union)
+        "children": visible_unions(user).filter(parent=user.union)
         if user.union
         else Union.objects.none(),
         "recent_rosters": selectors.visible_rosters(user)[:5],
@@ -38,7 +41,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def union_list(request: HttpRequest) -> HttpResponse:
-    unions = selectors.visible_unions(request.user).select_related("parent")
+    unions = visible_unions(request.user).select_related("parent")
     query = request.GET.get("q", "").strip()
     if query:
         unions = unions.filter(Q(name__icontains=query) | Q(code__icontains=query))
@@ -55,10 +58,10 @@ def _base_depth(user: User) -> int:
 
 @require_GET
 def union_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    union = selectors.scoped_get_or_404(
+    union = scoped_get_or_404(
         request.user, Union.objects.select_related("parent"), union_field="", pk=pk
     )
-    members = selectors.visible_members(request.user).filter(union__path__startswith=union.path)
+    members = visible_members(request.user).filter(union__path__startswith=union.path)
     return render(
         request,
         "enrollment/union_detail.html",
@@ -73,7 +76,7 @@ def union_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def member_list(request: HttpRequest) -> HttpResponse:
-    members = selectors.visible_members(request.user)
+    members = visible_members(request.user)
     query = request.GET.get("q", "").strip()
     if query:
         members = members.filter(_member_search(query))
@@ -112,7 +115,7 @@ def reveal_response(request: HttpRequest, value: str, back: str) -> HttpResponse
 @role_required(*REVEAL_ROLES)
 @require_POST
 def member_reveal(request: HttpRequest, pk: int, field: str) -> HttpResponse:
-    member = selectors.scoped_get_or_404(request.user, Member.objects.all(), pk=pk)
+    member = scoped_get_or_404(request.user, Member.objects.all(), pk=pk)
     if field not in MEMBER_REVEALABLE or not getattr(member, field):
         raise Http404
     audit.record(audit.Action.VIEW, obj=member, note=MEMBER_REVEALABLE[field])
@@ -123,12 +126,10 @@ def member_reveal(request: HttpRequest, pk: int, field: str) -> HttpResponse:
 
 @require_GET
 def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    member = selectors.scoped_get_or_404(
-        request.user, Member.objects.select_related("union"), pk=pk
-    )
+    member = scoped_get_or_404(request.user, Member.objects.select_related("union"), pk=pk)
     user: User = request.user
     enrollments = member.enrollments.select_related("plan", "union").filter(
-        selectors.scope_filter(request.user)
+        scope_filter(request.user)
     )
     return render(
         request,

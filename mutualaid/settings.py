@@ -92,9 +92,16 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
+    # The portal's own apps, from the bottom layer up (pyproject.toml's import-linter contract
+    # keeps imports pointing down this list): the audit log's table, the union tree and its
+    # people, plans, rosters and enrollments, claims, then oversight and the demo data on top.
+    "mutualaid.auditlog",
+    "organisation",
     "plans",
     "enrollment",
     "claims",
+    "oversight",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -107,7 +114,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    "enrollment.audit.AuditMiddleware",
+    "mutualaid.auditlog.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "mutualaid.middleware.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -129,7 +136,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "enrollment.context_processors.scope",
+                "organisation.context_processors.scope",
             ],
         },
     },
@@ -161,7 +168,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-AUTH_USER_MODEL = "enrollment.User"
+AUTH_USER_MODEL = "organisation.User"
 # django-axes first: it refuses a locked-out username and address before any password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -248,13 +255,13 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660, minimum=1)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
-    # Nightly: delete what must not be kept (see enrollment/retention.py).
+    # Nightly: delete what must not be kept (see oversight/retention.py).
     "purge-personal-data": {
-        "task": "enrollment.tasks.purge_personal_data",
+        "task": "oversight.tasks.purge_personal_data",
         "schedule": crontab(hour=3, minute=15),
     },
 }
-# Retention, in days (enrollment/retention.py): unsubmitted roster drafts; the workbooks of closed
+# Retention, in days (oversight/retention.py): unsubmitted roster drafts; the workbooks of closed
 # rosters (they list every ID number in clear); the documents of closed claims; print bundles.
 ROSTER_DRAFT_RETENTION_DAYS = env_int("ROSTER_DRAFT_RETENTION_DAYS", 30, minimum=1)
 ROSTER_FILE_RETENTION_DAYS = env_int("ROSTER_FILE_RETENTION_DAYS", 180, minimum=1)

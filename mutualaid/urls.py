@@ -1,16 +1,17 @@
+"""The root URLconf: it composes the apps' URLconfs by name and imports none of them."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from enrollment import views as enrollment_views
 from mutualaid.forms import LoginForm
 
 admin.site.site_header = admin.site.site_title = "职工互助保障平台 · 管理"
 
 urlpatterns = [
-    path("", enrollment_views.home, name="home"),
+    path("", include("enrollment.home_urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(
@@ -23,5 +24,6 @@ urlpatterns = [
     path("", include("enrollment.urls")),
     path("claims/", include("claims.urls")),
     path("plans/", include("plans.urls")),
+    path("", include("oversight.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -14,10 +14,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from claims.forms import LABELS, FactsFields
-from enrollment.decorators import role_required
-from enrollment.models import User
+from organisation.decorators import role_required
+from organisation.models import User
 from plans import services
+from plans.facts_forms import LABELS, FactsFields
 from plans.models import Plan, PlanVersion
 from plans.rule_forms import RulesEditor
 from plans.selectors import version_in_force, visible_plans

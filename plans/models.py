@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -15,7 +16,7 @@ class Plan(models.Model):
     name = models.CharField(_("name"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     office = models.ForeignKey(
-        "enrollment.Union",
+        "organisation.Union",
         verbose_name=_("office"),
         on_delete=models.PROTECT,
         null=True,
@@ -111,7 +112,7 @@ class PlanChange(models.Model):
     )
     action = models.CharField(max_length=16, choices=Action.choices)
     actor = models.ForeignKey(
-        "enrollment.User", on_delete=models.PROTECT, null=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
     at = models.DateTimeField(auto_now_add=True)
     before = models.JSONField(null=True, blank=True)

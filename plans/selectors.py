@@ -6,7 +6,7 @@ import datetime
 
 from django.db.models import Q, QuerySet
 
-from enrollment.models import User
+from organisation.models import User
 from plans.models import Plan, PlanVersion
 
 

@@ -10,8 +10,9 @@ import factory
 from django.utils import timezone
 
 from claims.models import Claim
-from enrollment.models import Enrollment, Member, Roster, Union, User
+from enrollment.models import Enrollment, Roster
 from enrollment.services import coverage_end_for
+from organisation.models import Member, Union, User
 from plans.engine.identity import id_check_digit
 from plans.models import Plan, PlanVersion
 

@@ -15,8 +15,11 @@ from django.utils import timezone
 
 from claims.models import Claim, ClaimDocument
 from claims.services import required_documents
-from enrollment import audit, services
-from enrollment.models import AuditEntry, Enrollment, Roster, User
+from enrollment import services
+from enrollment.models import Enrollment, Roster
+from mutualaid.auditlog import audit
+from mutualaid.auditlog.models import AuditEntry
+from organisation.models import User
 from tests import factories
 from tests.test_claim_journey import add_documents, report
 from tests.test_roster_journey import good_rows, upload, workbook
@@ -143,8 +146,11 @@ def test_a_roster_import_and_its_payment_are_logged_as_bulk_changes(
     run(
         client.post,
         reverse("enrollment:roster_payment", args=[roster.pk]),
-        {"amount": str(Roster.objects.get().fee_total), "paid_on": timezone.localdate(),
-         "reference": "BANK-1"},
+        {
+            "amount": str(Roster.objects.get().fee_total),
+            "paid_on": timezone.localdate(),
+            "reference": "BANK-1",
+        },
     )
     activated = bulk.get(note="roster_activated")
     assert activated.count == 4 and activated.actor == world.office_staff
@@ -229,9 +235,10 @@ def test_auditor_sees_the_claim_trail_with_who_opened_its_documents(client, worl
 
     # A clerk does not see the audit trail.
     client.force_login(world.clerk_a)
-    assert 'id="audit-trail"' not in client.get(
-        reverse("claims:claim_detail", args=[claim.pk])
-    ).content.decode()
+    assert (
+        'id="audit-trail"'
+        not in client.get(reverse("claims:claim_detail", args=[claim.pk])).content.decode()
+    )
 
 
 def test_downloads_of_rosters_and_bank_files_are_logged(client, world):
@@ -261,7 +268,7 @@ def test_auditors_search_the_log_within_their_office(client, world, covered):
     other.save()
 
     client.force_login(world.auditor)
-    url = reverse("enrollment:audit_log")
+    url = reverse("oversight:audit_log")
     everything = client.get(url).content.decode()
     assert claim.number in everything and "外办职工" not in everything
 
@@ -293,7 +300,7 @@ def test_the_audit_export_is_neutralised_and_itself_logged(client, world):
     member.name = "=HYPERLINK(2)"
     member.save()
     client.force_login(world.auditor)
-    response = client.get(reverse("enrollment:audit_export"), {"record_type": "member"})
+    response = client.get(reverse("oversight:audit_export"), {"record_type": "member"})
     assert response.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     values = [cell.value for row in sheet.iter_rows() for cell in row if cell.value]

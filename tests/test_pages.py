@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from enrollment.demo import DEMO_PASSWORD, USERS, demo_load
-from enrollment.models import Member
+from demo.demo import DEMO_PASSWORD, USERS, demo_load
+from organisation.models import Member
 from plans.services import plans_load_catalog
 
 
@@ -114,7 +114,7 @@ def test_admin_never_shows_a_full_id_number(client, world):
     world.office_staff.is_superuser = True
     world.office_staff.save()
     client.force_login(world.office_staff)
-    url = reverse("admin:enrollment_member_change", args=[world.member_a.pk])
+    url = reverse("admin:organisation_member_change", args=[world.member_a.pk])
     page = client.get(url).content.decode()
     assert world.member_a.id_number not in page
     assert world.member_a.id_number_masked in page
@@ -156,5 +156,5 @@ def test_office_staff_can_use_the_admin_within_their_scope(client, demo):
     client.post(reverse("login"), {"username": "office", "password": DEMO_PASSWORD})
     index = client.get(reverse("admin:index"))
     assert index.status_code == 200
-    assert client.get(reverse("admin:enrollment_union_changelist")).status_code == 200
-    assert client.get(reverse("admin:enrollment_member_changelist")).status_code == 200
+    assert client.get(reverse("admin:organisation_union_changelist")).status_code == 200
+    assert client.get(reverse("admin:organisation_member_changelist")).status_code == 200

@@ -21,10 +21,10 @@ from django.test import override_settings
 from django.urls import reverse
 
 from claims.models import Claim, Payout
-from enrollment.models import Member
 from enrollment.selectors import held_shares
 from enrollment.services import member_upsert
 from mutualaid import crypto
+from organisation.models import Member
 from plans.engine.roster import RosterRow
 from tests import factories
 
@@ -329,7 +329,7 @@ def test_admin_search_box_finds_an_id_number(client, world):
     world.office_staff.is_superuser = True
     world.office_staff.save()
     client.force_login(world.office_staff)
-    url = reverse("admin:enrollment_member_changelist")
+    url = reverse("admin:organisation_member_changelist")
     page = client.get(url, {"q": world.member_b.id_number}).content.decode()
     assert "乙职工" in page and "甲职工" not in page
     assert world.member_b.id_number_masked in page  # the list shows the masked form
@@ -360,7 +360,7 @@ def test_reencrypt_command_moves_every_value_to_the_first_key(world, settings):
         assert Member.objects.get(pk=member.pk).bank_card == CARD
         out = io.StringIO()
         call_command("reencrypt_personal_data", "--chunk", "2", stdout=out)
-        assert "enrollment.Member:" in out.getvalue() and "claims.Claim:" in out.getvalue()
+        assert "organisation.Member:" in out.getvalue() and "claims.Claim:" in out.getvalue()
         stored = raw_member(member)
         assert stored[0].split(":")[1] == new_id and stored[1].split(":")[1] == new_id
         (account,) = raw_row(Claim._meta.db_table, claim.pk, "payee_account")
@@ -394,6 +394,13 @@ def _migration(app: str, name: str):
     return importlib.import_module(f"{app}.migrations.{name}")
 
 
+def _apps_at(app: str, name: str):
+    """The models as that migration saw them (Member was enrollment's then)."""
+    from django.db.migrations.loader import MigrationLoader
+
+    return MigrationLoader(connection).project_state((app, name)).apps
+
+
 def _write_raw(table: str, pk: int, **values) -> None:
     quote = connection.ops.quote_name
     sets = ", ".join(f"{quote(c)} = %s" for c in values)
@@ -413,7 +420,7 @@ def test_member_migration_encrypts_rows_written_in_clear(world):
     )
     done_before = raw_member(world.member_b)
 
-    step.encrypt_members(apps, editor)
+    step.encrypt_members(_apps_at("enrollment", "0005_personal_data_encrypted"), editor)
 
     stored = raw_member(member)
     assert stored[0].startswith("e1:") and stored[1].startswith("e1:")

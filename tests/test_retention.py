@@ -15,8 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from claims.models import Claim, ClaimDocument, NoticeBundle
-from enrollment import retention
-from enrollment.models import AuditEntry, Roster
+from enrollment.models import Roster
+from mutualaid.auditlog.models import AuditEntry
+from oversight import retention
 from tests import factories
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -160,7 +161,7 @@ def test_the_purge_is_scheduled_nightly():
     from django.conf import settings
 
     entry = settings.CELERY_BEAT_SCHEDULE["purge-personal-data"]
-    assert entry["task"] == "enrollment.tasks.purge_personal_data"
-    from enrollment import tasks
+    assert entry["task"] == "oversight.tasks.purge_personal_data"
+    from oversight import tasks
 
     assert tasks.purge_personal_data.name == entry["task"]

@@ -29,7 +29,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 
 from claims.models import Claim, ClaimDocument, NoticeBundle, PaymentBatch, Payout
-from enrollment.models import Roster, User
+from enrollment.models import Roster
+from organisation.models import User
 from plans import services as plan_services
 from plans.models import Plan
 from tests import factories
@@ -125,10 +126,10 @@ PAGES: dict[str, Page] = {
     "enrollment:roster_payment": Page(
         get=False, post=True, scope="unit", roles=OFFICE, kwargs=_pk("roster")
     ),
-    "enrollment:dashboards": Page(roles=DASHBOARD),
-    "enrollment:audit_log": Page(roles=AUDIT, owner="auditor"),
-    "enrollment:audit_export": Page(roles=AUDIT, owner="auditor"),
-    "enrollment:dashboard_export": Page(
+    "oversight:dashboards": Page(roles=DASHBOARD),
+    "oversight:audit_log": Page(roles=AUDIT, owner="auditor"),
+    "oversight:audit_export": Page(roles=AUDIT, owner="auditor"),
+    "oversight:dashboard_export": Page(
         roles=DASHBOARD,
         kwargs=lambda o: [
             {"table": table}
@@ -269,7 +270,7 @@ def admin_values() -> dict:
     return {
         "object_id": "1",
         "id": "1",
-        "app_label": "enrollment",
+        "app_label": "organisation",
         "content_type_id": ContentType.objects.get_for_model(User).pk,
         "url": "no-such-page/",
     }

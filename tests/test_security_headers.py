@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
 
-from enrollment.models import User
+from organisation.models import User
 from tests import factories
 
 POLICY = (
@@ -100,18 +100,18 @@ def test_login_admin_and_error_pages_have_no_inline_code(client, world, staff):
     client.force_login(staff)
     for name in (
         "admin:index",
-        "admin:enrollment_member_changelist",
-        "admin:enrollment_union_changelist",
-        "admin:enrollment_user_add",
+        "admin:organisation_member_changelist",
+        "admin:organisation_union_changelist",
+        "admin:organisation_user_add",
         "admin:plans_plan_changelist",
         "admin:axes_accessattempt_changelist",
     ):
         pages[name] = client.get(reverse(name))
     pages["admin member change"] = client.get(
-        reverse("admin:enrollment_member_change", args=[world.member_a.pk])
+        reverse("admin:organisation_member_change", args=[world.member_a.pk])
     )
     pages["admin union change"] = client.get(
-        reverse("admin:enrollment_union_change", args=[world.unit_a.pk])
+        reverse("admin:organisation_union_change", args=[world.unit_a.pk])
     )
     pages["404"] = client.get("/no-such-page/")
     for name, response in pages.items():

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SETUP = """
 import datetime
 from django.utils import timezone
-from enrollment.models import Roster, Union, User
+from enrollment.models import Roster
+from organisation.models import Union, User
 from plans.models import PlanVersion
 unit = Union.objects.filter(level="grassroots").first()
 roster = Roster.objects.create(

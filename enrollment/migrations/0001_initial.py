@@ -3,7 +3,7 @@
 import django.contrib.auth.models
 import django.contrib.auth.validators
 import django.utils.timezone
-import enrollment.models
+import organisation.models
 from django.db import migrations, models
 
 
@@ -104,7 +104,7 @@ class Migration(migrations.Migration):
                 ('path', models.CharField(editable=False, max_length=255, unique=True)),
                 ('depth', models.PositiveSmallIntegerField(default=0, editable=False)),
                 ('headcount', models.PositiveIntegerField(default=0, help_text="Members on the union's books.", verbose_name='headcount')),
-                ('credit_code', models.CharField(blank=True, max_length=18, validators=[enrollment.models._validate_credit_code], verbose_name='unified social credit code')),
+                ('credit_code', models.CharField(blank=True, max_length=18, validators=[organisation.models._validate_credit_code], verbose_name='unified social credit code')),
                 ('contact_name', models.CharField(blank=True, max_length=50, verbose_name='contact person')),
                 ('contact_phone', models.CharField(blank=True, max_length=20, verbose_name='contact phone')),
             ],

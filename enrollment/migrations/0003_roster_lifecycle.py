@@ -2,7 +2,6 @@
 
 import django.db.models.deletion
 import uuid
-from django.conf import settings
 from django.db import migrations, models
 
 
@@ -137,7 +136,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='rosterevent',
             name='actor',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='enrollment.user'),
         ),
         migrations.AddField(
             model_name='rosterevent',

@@ -2,7 +2,6 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-from django.conf import settings
 from django.db import migrations, models
 
 
@@ -32,7 +31,7 @@ class Migration(migrations.Migration):
                 ('changes', models.JSONField(blank=True, default=dict, verbose_name='changes')),
                 ('note', models.CharField(blank=True, max_length=300, verbose_name='note')),
                 ('params', models.JSONField(blank=True, default=dict)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='enrollment.user', verbose_name='user')),
                 ('union', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='enrollment.union', verbose_name='union')),
             ],
             options={

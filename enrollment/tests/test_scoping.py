@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from enrollment import selectors
+from organisation.selectors import visible_members, visible_units
 from tests import factories
 
 
@@ -69,21 +69,21 @@ def test_lists_hold_only_what_is_in_scope(client, world, objects):
 
 
 def test_scope_selectors_match_the_tree(world):
-    assert set(selectors.visible_units(world.clerk_a)) == {world.unit_a}
-    assert set(selectors.visible_units(world.county_staff_a)) == {world.unit_a}
-    assert set(selectors.visible_units(world.office_staff)) == {
+    assert set(visible_units(world.clerk_a)) == {world.unit_a}
+    assert set(visible_units(world.county_staff_a)) == {world.unit_a}
+    assert set(visible_units(world.office_staff)) == {
         world.unit_a,
         world.unit_b,
         world.unit_c,
     }
-    assert set(selectors.visible_members(world.other_office_staff)) == {world.other_member}
+    assert set(visible_members(world.other_office_staff)) == {world.other_member}
 
 
 def test_user_without_a_node_sees_nothing_unless_superuser(world):
     nobody = factories.UserFactory(role="", union=None)
-    assert selectors.visible_members(nobody).count() == 0
+    assert visible_members(nobody).count() == 0
     root = factories.UserFactory(role="", union=None, is_superuser=True)
-    assert selectors.visible_members(root).count() == 4
+    assert visible_members(root).count() == 4
 
 
 def test_admin_lists_are_scoped_too(client, world, objects):
@@ -91,7 +91,7 @@ def test_admin_lists_are_scoped_too(client, world, objects):
     world.county_staff_a.is_superuser = True  # every model permission, but still one county
     world.county_staff_a.save()
     client.force_login(world.county_staff_a)
-    page = client.get(reverse("admin:enrollment_member_changelist")).content.decode()
+    page = client.get(reverse("admin:organisation_member_changelist")).content.decode()
     assert "甲职工" in page and "乙职工" not in page
 
 

@@ -12,8 +12,8 @@ import openpyxl
 import pytest
 from openpyxl.styles import Border, Font, PatternFill, Side
 
-from enrollment import annotate
 from enrollment.annotate import ERROR_RGB, MARK, SUMMARY_SHEET, WARNING_RGB, annotate_roster
+from enrollment.annotate import workbook as annotate  # MAX_COMMENTS is read there
 from enrollment.workbooks import roster_template
 from plans.engine.findings import Finding
 from plans.engine.rules import EMPLOYMENT_TYPES, OCCUPATIONS, parse_rules

@@ -1,6 +1,8 @@
 """Reading claim facts and earlier payouts from JSON, for ``quote_claim``, the web form and
 stored claims. Split from ``plans.engine.payout`` (which re-exports both readers) to keep each
-module readable; no Django here either."""
+module readable; no Django here either. The terms it shares with the judges (``ClaimFacts``,
+``FactsError``, the facts each benefit needs...) come from ``plans.engine.payout_terms``, so
+this module imports neither ``plans.engine.payout`` nor the judges."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from plans.engine.money import CENT, quantize_money
-from plans.engine.payout import (
+from plans.engine.payout_terms import (
     _EVENT_FIELD,
     _LOCALITY_NAME,
     _MISSING,

@@ -267,7 +267,7 @@ def test_claim_from_report_to_a_paid_bank_batch(portal, world, worker, shots, tm
     assert world.office_staff.display_name in text and world.clerk_a.display_name in text
     assert "理赔材料被打开" in text and "收款账号" in text
     shots(auditor, "claim-audit-trail")
-    auditor.goto(base + reverse("enrollment:audit_log"))
+    auditor.goto(base + reverse("oversight:audit_log"))
     auditor.fill("#id_record", claim.number)
     auditor.click("#audit-search button[type=submit]")
     auditor.wait_for_load_state()

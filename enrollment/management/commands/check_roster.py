@@ -9,8 +9,8 @@ import os
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from enrollment.models import Union
 from enrollment.selectors import held_shares
+from organisation.models import Union
 from plans.engine.roster import RosterFileError, check_roster
 from plans.models import Plan
 from plans.selectors import version_in_force
