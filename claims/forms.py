@@ -11,8 +11,22 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from claims.models import Claim
+from mutualaid.forms import day_in_range
 from plans.engine.rules import PlanRules
 from plans.facts_forms import DATE, LABELS, FactsFields
+
+# The largest id a database row can have (a 64-bit column); a larger number names no record.
+MAX_ID = 2**63 - 1
+
+
+def posted_ids(values: list[str]) -> list[int]:
+    """The record ids among posted values (ticked checkboxes): whole numbers a row can have;
+    anything else is dropped."""
+    return [
+        int(value)
+        for value in values
+        if value.isascii() and value.isdigit() and len(value) <= 19 and 0 < int(value) <= MAX_ID
+    ]
 
 
 class FindMemberForm(forms.Form):
@@ -42,7 +56,7 @@ class ClaimReportForm(FactsFields):
 
     def clean_payee_account(self):
         value = "".join(self.cleaned_data["payee_account"].split())
-        if not value.isdigit() or not 12 <= len(value) <= 30:
+        if not (value.isascii() and value.isdigit()) or not 12 <= len(value) <= 30:
             raise forms.ValidationError(_("A bank card number has 12 to 30 digits."))
         return value
 
@@ -133,7 +147,7 @@ class QueueForm(forms.Form):
     benefit = forms.ChoiceField(
         required=False, choices=[("", _("All benefits"))] + [(k, v) for k, v in LABELS.items()]
     )
-    union = forms.IntegerField(required=False)
+    union = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     date_from = forms.DateField(
         required=False, **{k: v for k, v in DATE.items() if k != "required"}
     )
@@ -174,3 +188,9 @@ class TrialForm(FactsFields):
     )
 
     field_order = ["plan", "coverage_start", "shares", "benefit", "filed_date"]
+
+    def clean_coverage_start(self):
+        return day_in_range(self.cleaned_data["coverage_start"])
+
+    def clean_filed_date(self):
+        return day_in_range(self.cleaned_data["filed_date"])

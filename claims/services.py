@@ -14,15 +14,18 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from claims.models import Claim, ClaimDocument, ClaimEvent, PaymentBatch, Payout
+from claims.repeats import earlier_payouts, lock_member, open_claims_of_member, paid_before
+from claims.uploads import CheckedDocument, DocumentRefused, inspect_document
 from enrollment.models import Enrollment
-from mutualaid import jobs
 from mutualaid.auditlog import audit
+from mutualaid.outbox import jobs
 from organisation.models import User
 
 S = Claim.Status
@@ -39,12 +42,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     S.WITHDRAWN: (),
 }
 STAFF_MOVES = {S.INVESTIGATING, S.REVIEWING, S.RETURNED}
-
-SIGNATURES = {
-    b"%PDF-": ClaimDocument.Kind.PDF,
-    b"\xff\xd8\xff": ClaimDocument.Kind.JPEG,
-    b"\x89PNG\r\n\x1a\n": ClaimDocument.Kind.PNG,
-}
+DECIDED = (S.APPROVED, S.REJECTED, S.PAID, S.WITHDRAWN)
 
 
 class ClaimError(Exception):
@@ -123,23 +121,19 @@ def missing_documents(claim: Claim) -> list[tuple[str, str]]:
     return [(code, label) for code, label in required_documents(claim) if code not in have]
 
 
-def sniff_document(head: bytes) -> str | None:
-    """The document's real type from its first bytes, whatever its name says."""
-    for signature, kind in SIGNATURES.items():
-        if head.startswith(signature):
-            return kind
-    return None
-
-
-@transaction.atomic
-def claim_document_add(
-    *, claim: Claim, user: User, requirement: str, upload: UploadedFile
-) -> ClaimDocument:
-    claim = _lock(claim.pk)
+def _document_allowed(claim: Claim, requirement: str) -> None:
     if claim.status not in (S.REPORTED, S.RETURNED, S.REVIEWING, S.INVESTIGATING):
         raise ClaimError(_("Documents can no longer be added to this claim."))
     if requirement not in dict(required_documents(claim)):
         raise ClaimError(_("Choose which required document this file is."))
+
+
+def claim_document_add(
+    *, claim: Claim, user: User, requirement: str, upload: UploadedFile
+) -> ClaimDocument:
+    """Store a supporting document once its content has been checked (``claims.uploads``):
+    pictures are stored re-encoded, PDFs as uploaded, and a refused file leaves nothing."""
+    _document_allowed(claim, requirement)
     limit = settings.CLAIM_DOCUMENT_MAX_MB * 1024 * 1024
     if not upload.size:
         raise ClaimError(_("The file is empty."))
@@ -148,32 +142,44 @@ def claim_document_add(
             _("The file is larger than %(mb)s MB.") % {"mb": settings.CLAIM_DOCUMENT_MAX_MB}
         )
     upload.seek(0)
-    head = upload.read(16)
-    kind = sniff_document(head)
-    if kind is None:
-        raise ClaimError(
-            _(
-                "Only PDF, JPEG or PNG files are accepted; this file is none of "
-                "them, whatever its name says."
-            )
-        )
-    upload.seek(0)
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
+    data = upload.read(limit + 1)
+    # Decoding a picture or walking a PDF takes a moment: done before the claim is locked.
+    try:
+        checked = inspect_document(data)
+    except DocumentRefused as exc:
+        raise ClaimError(str(exc)) from None
+    return _document_store(
+        claim_id=claim.pk,
+        user=user,
+        requirement=requirement,
+        name=upload.name or "",
+        checked=checked,
+    )
+
+
+@transaction.atomic
+def _document_store(
+    *, claim_id: int, user: User, requirement: str, name: str, checked: CheckedDocument
+) -> ClaimDocument:
+    claim = _lock(claim_id)
+    _document_allowed(claim, requirement)
     document = ClaimDocument(
         claim=claim,
         requirement=requirement,
-        original_name=(upload.name or "")[:255],
-        content_type=kind,
-        size=upload.size,
-        sha256=digest.hexdigest(),
+        original_name=name[:255],
+        content_type=checked.kind,
+        size=len(checked.data),
+        sha256=hashlib.sha256(checked.data).hexdigest(),
         uploaded_by=user,
     )
-    document.file.save("document", upload, save=False)
-    document.save()
-    _after_documents_change(claim, user)
+    document.file.save("document", ContentFile(checked.data), save=False)
+    try:
+        document.save()
+        _after_documents_change(claim, user)
+    except BaseException:
+        # The row is rolled back with the transaction; the file would stay behind.
+        document.file.storage.delete(document.file.name)
+        raise
     return document
 
 
@@ -190,45 +196,22 @@ def _after_documents_change(claim: Claim, user: User) -> None:
     claim.due_basis = due.basis
     _move(claim, S.REVIEWING, user, _("All required documents are in."))
     claim.save()
-    jobs.enqueue("claims.tasks.claim_propose", claim.pk)
+    jobs.enqueue(
+        "claims.tasks.claim_propose",
+        claim.pk,
+        subject=f"claim:{claim.pk}",
+        union_id=claim.union_id,
+    )
 
 
 # --- the engine's proposal ------------------------------------------------------------------------
 
 
 def prior_payouts(claim: Claim) -> list:
-    """Earlier money paid or approved on the same enrollment, for the engine's caps and counts."""
-    from plans.engine.payout import PriorPayout
-
-    earlier = (
-        Claim.objects.filter(enrollment=claim.enrollment, status__in=[S.APPROVED, S.PAID])
-        .exclude(pk=claim.pk)
-        .order_by("event_date")
-    )
-    result = []
-    for other in earlier:
-        facts = other.facts or {}
-        result.append(
-            PriorPayout(
-                benefit=other.benefit,
-                amount=other.approved_amount or Decimal("0.00"),
-                event_date=other.event_date,
-                admission_date=_date(facts.get("admission_date")),
-                discharge_date=_date(facts.get("discharge_date")),
-                applied_base=_decimal(other.proposal.get("applied_base"))
-                if other.proposal
-                else None,
-            )
-        )
-    return result
-
-
-def _date(value) -> datetime.date | None:
-    return datetime.date.fromisoformat(value) if value else None
-
-
-def _decimal(value) -> Decimal | None:
-    return Decimal(value) if value not in (None, "") else None
+    """Earlier money paid or approved on the same enrollment, for the engine's caps and counts,
+    and on the member's other cover in the same plan, so that one stay is not paid twice
+    (``claims.repeats``)."""
+    return [prior for _, prior in earlier_payouts(claim)]
 
 
 def claim_facts(claim: Claim):
@@ -259,8 +242,14 @@ def claim_propose_run(*, claim_id: int) -> None:
     proposal["applied_base"] = (
         str(decision.applied_base) if decision.applied_base is not None else None
     )
+    earlier = paid_before(claim)
+    # Which claim paid this stay or event before, for staff to look at.
+    proposal["paid_before"] = earlier.number if earlier is not None else None
     with transaction.atomic():
         claim = _lock(claim_id)
+        if claim.status in DECIDED:
+            # A decided claim keeps the proposal it was decided on.
+            return
         claim.proposal = proposal
         claim.proposed_amount = decision.amount
         claim.save(update_fields=["proposal", "proposed_amount"])
@@ -319,6 +308,20 @@ def claim_decide(
         if amount is None or amount <= 0:
             raise ClaimError(_("Enter the amount to pay."))
         follows = proposal.get("decision") == "pay" and Decimal(proposal["amount"]) == amount
+        # The proposal may predate an approval of the same stay on other cover: checked again
+        # now, one decision on the member at a time.
+        lock_member(claim)
+        earlier = paid_before(claim)
+        if earlier is not None:
+            follows = False
+            if not override_reason:
+                raise ClaimError(
+                    _(
+                        "This stay or event was already paid or approved on claim %(number)s "
+                        "of the same member and plan. Paying it again needs a written reason."
+                    )
+                    % {"number": earlier.number}
+                )
     else:
         reasons = [r for r in reasons if r in REASONS]
         if not reasons:
@@ -343,7 +346,21 @@ def claim_decide(
             payee_account=claim.payee_account,
             granted_by=user,
         )
-    jobs.enqueue("claims.tasks.claim_notice", claim.pk)
+    jobs.enqueue(
+        "claims.tasks.claim_notice",
+        claim.pk,
+        subject=f"claim:{claim.pk}",
+        union_id=claim.union_id,
+    )
+    if approve:
+        # Proposals on the member's other open claims may now pay this event again.
+        for other in open_claims_of_member(claim):
+            jobs.enqueue(
+                "claims.tasks.claim_propose",
+                other.pk,
+                subject=f"claim:{other.pk}",
+                union_id=other.union_id,
+            )
     return claim
 
 

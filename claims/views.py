@@ -28,14 +28,16 @@ from claims.forms import (
     QueueForm,
     SecondaryForm,
     TrialForm,
+    posted_ids,
 )
 from claims.models import Claim, ClaimDocument, NoticeBundle, PaymentBatch, Payout
 from enrollment.models import Enrollment
 from enrollment.selectors import visible_enrollments
 from enrollment.views import reveal_response
-from mutualaid import jobs
+from mutualaid import reveals
 from mutualaid.auditlog import audit
 from mutualaid.crypto import digest
+from mutualaid.outbox import jobs
 from organisation.decorators import report_form_errors, role_required
 from organisation.models import User
 from organisation.selectors import scoped, scoped_get_or_404, visible_units
@@ -46,6 +48,8 @@ PAGE_SIZE = 50
 CLERK = (User.Role.CLERK,)
 OFFICE = (User.Role.OFFICE_STAFF,)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# For claim documents: an opaque origin (no cookies, no script, no forms) and nothing loaded.
+DOCUMENT_POLICY = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
 
 
 def _claim(request: HttpRequest, pk: int) -> Claim:
@@ -88,13 +92,25 @@ def claim_report(request: HttpRequest, enrollment_pk: int) -> HttpResponse:
     )
     rules = enrollment.plan_version.parsed_rules
     member = enrollment.member
+    prefill = ""
     if request.method == "GET" and member.bank_card:
-        # The card on file goes into the form in full, for the clerk to confirm: a full view.
-        audit.record(audit.Action.VIEW, obj=member, note="claim_form_bank_card")
+        # The card on file goes into the form in full, for the clerk to confirm: a full view,
+        # within the user's limit on those.
+        if reveals.reveal(request, obj=member, note="claim_form_bank_card"):
+            prefill = member.bank_card
+        else:
+            messages.warning(
+                request,
+                _("The bank card on file was not filled in.")
+                + " "
+                + reveals.refusal_text(request)
+                + " "
+                + _("You can type the payee's card number yourself."),
+            )
     form = ClaimReportForm(
         request.POST or None,
         rules=rules,
-        initial={"payee_name": member.name, "payee_account": member.bank_card},
+        initial={"payee_name": member.name, "payee_account": prefill},
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -252,9 +268,24 @@ def claim_document_download(request: HttpRequest, pk: int, doc_pk: int) -> HttpR
         note="document_opened",
         params={"requirement": _requirement_label(claim, document.requirement)},
     )
-    response = FileResponse(document.file.open("rb"), content_type=document.content_type)
-    response["Content-Disposition"] = "inline"
+    # Pictures are shown in the browser: they were decoded and encoded again on upload, an
+    # image cannot run script, and nosniff stops a browser from reading one as anything but
+    # the declared image type (which also covers pictures stored before re-encoding began).
+    # PDFs are downloaded and opened in the office's PDF reader: browsers do not show a PDF
+    # inside a sandbox, and a PDF shown on the portal's own address runs in its origin.
+    # Either way the response is sandboxed, so nothing it contains can act as the portal.
+    picture = document.content_type in (ClaimDocument.Kind.JPEG, ClaimDocument.Kind.PNG)
+    extension = {ClaimDocument.Kind.JPEG: "jpg", ClaimDocument.Kind.PNG: "png"}.get(
+        document.content_type, "pdf"
+    )
+    response = FileResponse(
+        document.file.open("rb"),
+        content_type=document.content_type,
+        as_attachment=not picture,
+        filename=f"{claim.number}-{document.requirement}-{document.pk}.{extension}",
+    )
     response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = DOCUMENT_POLICY
     return response
 
 
@@ -331,7 +362,10 @@ REVEAL_ROLES = (User.Role.CLERK, User.Role.OFFICE_STAFF)
 def claim_reveal(request: HttpRequest, pk: int) -> HttpResponse:
     """The payee account in full, for the page that asked; the view is logged."""
     claim = _claim(request, pk)
-    audit.record(audit.Action.VIEW, obj=claim, note="payee_account_shown")
+    if not reveals.reveal(request, obj=claim, note="payee_account_shown"):
+        return reveals.refused_response(
+            request, masked=claim.payee_account_masked, back=claim_url(claim)
+        )
     return reveal_response(request, claim.payee_account, back=claim_url(claim))
 
 
@@ -427,7 +461,7 @@ def _queue_plans(user: User):
 @require_POST
 def notices_print(request: HttpRequest) -> HttpResponse:
 
-    ids = [int(i) for i in request.POST.getlist("claim") if i.isdigit()]
+    ids = posted_ids(request.POST.getlist("claim"))
     claims = selectors.visible_claims(request.user).filter(
         pk__in=ids, status__in=[Claim.Status.APPROVED, Claim.Status.REJECTED, Claim.Status.PAID]
     )
@@ -444,7 +478,12 @@ def notices_print(request: HttpRequest) -> HttpResponse:
         return redirect("claims:claim_list")
     bundle = NoticeBundle.objects.create(created_by=request.user, union=request.user.union)
     bundle.claims.set(claims)
-    jobs.enqueue("claims.tasks.notice_bundle", bundle.pk)
+    jobs.enqueue(
+        "claims.tasks.notice_bundle",
+        bundle.pk,
+        subject=f"notice_bundle:{bundle.pk}",
+        union_id=bundle.union_id,
+    )
     return redirect("claims:notice_bundle", pk=bundle.pk)
 
 
@@ -480,7 +519,7 @@ def _due_payouts(user: User):
 @require_http_methods(["GET", "POST"])
 def batch_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        ids = [int(i) for i in request.POST.getlist("payout") if i.isdigit()]
+        ids = posted_ids(request.POST.getlist("payout"))
         try:
             batch = services.batch_create(
                 user=request.user, payouts=_due_payouts(request.user).filter(pk__in=ids)

@@ -382,7 +382,17 @@ def _load_paid_roster(
         )
 
 
-DEMO_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+def _demo_pdf() -> bytes:
+    """A blank one-page PDF: claim documents must be real PDFs (claims/uploads.py)."""
+    from io import BytesIO
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def _load_claims(unions: dict[str, Union], today: datetime.date) -> None:
@@ -458,7 +468,7 @@ def _load_claims(unions: dict[str, Union], today: datetime.date) -> None:
                 claim=claim,
                 user=clerk,
                 requirement=code,
-                upload=SimpleUploadedFile(f"{code}.pdf", DEMO_PDF),
+                upload=SimpleUploadedFile(f"{code}.pdf", _demo_pdf()),
             )
         if complete:
             claims.claim_propose_run(claim_id=claim.pk)

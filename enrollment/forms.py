@@ -12,6 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from mutualaid.forms import day_in_range
 from plans.engine.funding import FundingChoice, FundingError, funding_validate
 from plans.models import Plan, PlanVersion
 from plans.selectors import version_in_force
@@ -77,6 +78,9 @@ class RosterUploadForm(forms.Form):
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.add_input(Submit("upload", _("Upload and check")))
+
+    def clean_coverage_start(self):
+        return day_in_range(self.cleaned_data["coverage_start"])
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

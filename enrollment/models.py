@@ -11,6 +11,14 @@ from django.utils.translation import gettext_lazy as _
 
 from organisation.models import Member, Union
 
+# The message with which the database refuses an enrollment beyond the plan's share limit over
+# overlapping cover (the trigger of migration 0008); callers match it to tell the clerk why.
+SHARE_LIMIT_ERROR = "enrollment_shares_over_limit"
+
+# The statuses of a roster that a new upload replaces; the database holds at most one roster
+# in them per unit, plan and coverage start.
+OPEN_DRAFT_STATUSES = ("uploaded", "checking", "checked", "refused", "returned")
+
 
 class Roster(models.Model):
     """One uploaded roster of a unit for a plan and coverage period, from draft to import."""
@@ -35,6 +43,15 @@ class Roster(models.Model):
         verbose_name=_("plan version"),
         on_delete=models.PROTECT,
         related_name="rosters",
+    )
+    # Always the version's plan (set by save()), kept beside it so that the database itself can
+    # hold one draft per unit, plan and period, whichever version each upload was checked under.
+    plan = models.ForeignKey(
+        "plans.Plan",
+        verbose_name=_("plan"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
     )
     coverage_start = models.DateField(_("coverage start"))
     coverage_end = models.DateField(_("coverage end"))
@@ -90,15 +107,22 @@ class Roster(models.Model):
                 condition=~Q(status="paid") | Q(payment_amount__isnull=False),
                 name="roster_paid_has_payment",
             ),
+            # Uploads racing each other replace one draft instead of piling drafts up.
+            models.UniqueConstraint(
+                fields=["union", "plan", "coverage_start"],
+                condition=Q(status__in=OPEN_DRAFT_STATUSES),
+                name="roster_one_draft_per_period",
+            ),
         ]
         indexes = [models.Index(fields=["status", "union"])]
 
     def __str__(self) -> str:
         return f"{self.union} · {self.plan_version} · {self.coverage_start:%Y-%m-%d}"
 
-    @property
-    def plan(self):
-        return self.plan_version.plan
+    def save(self, *args, **kwargs) -> None:
+        if self.plan_version_id is not None:
+            self.plan_id = self.plan_version.plan_id
+        super().save(*args, **kwargs)
 
     @property
     def is_draft(self) -> bool:
@@ -159,11 +183,13 @@ class RosterEvent(models.Model):
 
 
 class ShareHolding(models.Model):
-    """How many shares of one plan a person holds in one coverage period, across all unions.
+    """How many shares of one plan a person holds in the periods starting on one day, across all
+    unions.
 
-    Every enrollment adds to its holding in the same transaction; the check constraint makes the
-    database refuse a total beyond the plan's share limit, whichever union the shares came from
-    and however many requests race each other.
+    Every enrollment adds to its holding in the same transaction, and the check constraint
+    refuses a total beyond the plan's share limit. That covers cover starting on the same day
+    only; cover that merely overlaps (2026-01-01 and 2026-02-01) is limited by the share-limit
+    trigger on the enrollment table (see ``enrollment.enrolling``).
     """
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="holdings")
@@ -232,8 +258,9 @@ class Enrollment(models.Model):
         verbose_name = _("enrollment")
         verbose_name_plural = _("enrollments")
         constraints = [
-            # One roster never lists a person twice; duplicates across unions are limited by
-            # ShareHolding instead, because a person may legitimately split shares.
+            # One roster never lists a person twice; cover across unions and periods is limited
+            # by the share-limit trigger instead (migration 0008), because a person may
+            # legitimately split shares.
             models.UniqueConstraint(fields=["roster", "member"], name="enrollment_once_per_roster"),
             models.CheckConstraint(condition=Q(shares__gte=1), name="enrollment_shares_positive"),
             models.CheckConstraint(condition=Q(fee__gte=0), name="enrollment_fee_not_negative"),

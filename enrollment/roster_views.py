@@ -63,6 +63,8 @@ def roster_upload(request: HttpRequest) -> HttpResponse:
         except rosters.FundingError as exc:
             for message in exc.errors.values():
                 form.add_error(None, message)
+        except rosters.RosterActionError as exc:
+            form.add_error(None, str(exc))
         else:
             return redirect("enrollment:roster_detail", pk=roster.pk)
     return render(request, "enrollment/roster_upload.html", {"form": form, "plans": plans})

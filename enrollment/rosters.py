@@ -17,21 +17,25 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from enrollment.models import Enrollment, Roster, RosterEvent, RosterFinding, ShareHolding
+from enrollment.enrolling import ImportRefused
+from enrollment.enrolling import bulk_audit as _bulk_audit
+from enrollment.enrolling import import_rows as _import_rows
+from enrollment.enrolling import release as _release
+from enrollment.models import Enrollment, Roster, RosterEvent, RosterFinding
 from enrollment.selectors import held_shares
 from enrollment.services import coverage_end_for
-from mutualaid import jobs
 from mutualaid.auditlog import audit
-from organisation.models import Member, Union, User
+from mutualaid.outbox import jobs
+from organisation.models import Union, User
 from plans.engine.findings import ERROR, WARNING, Finding
 from plans.engine.funding import FundingChoice, FundingError, funding_split, funding_validate
 from plans.engine.renewal import Holder, renewal_compare
 from plans.engine.roster import CheckResult, RosterFileError, RosterRow, check_roster
-from plans.models import Plan, PlanVersion
+from plans.models import PlanVersion
+from plans.reading import roster_read_limits
 
 log = logging.getLogger(__name__)
 
@@ -80,15 +84,36 @@ def roster_upload(
     upload: UploadedFile,
 ) -> Roster:
     """Store the file and queue its check. A draft of the same unit, plan and period is
-    replaced, so the clerk fixes and re-uploads without piling up drafts."""
+    replaced, so the clerk fixes and re-uploads without piling up drafts.
+
+    Uploads of one unit are served one at a time (a lock on the unit's row, taken before the
+    draft is looked for), so uploads sent at the same moment replace one draft in turn; the
+    database's unique constraint ``roster_one_draft_per_period`` backs that up. If anything fails
+    after the file was stored, the file is deleted again."""
 
     rules = plan_version.parsed_rules
     funding_validate(rules, funding)
+    Union.objects.select_for_update(no_key=True).values_list("pk", flat=True).get(pk=union.pk)
+    # A roster of the same period already with the office could be returned to the unit later,
+    # and would then be a second draft: the unit waits for the decision or withdraws it first.
+    if Roster.objects.filter(
+        union=union,
+        plan=plan_version.plan,
+        coverage_start=coverage_start,
+        status__in=[Roster.Status.SUBMITTING, Roster.Status.SUBMITTED, Roster.Status.APPROVED],
+    ).exists():
+        raise RosterActionError(
+            _(
+                "A roster of your unit for this plan and coverage start is already with the "
+                "office. Wait for the office's decision, or withdraw that roster first, then "
+                "upload again."
+            )
+        )
     roster = (
         Roster.objects.select_for_update()
         .filter(
             union=union,
-            plan_version__plan=plan_version.plan,
+            plan=plan_version.plan,
             coverage_start=coverage_start,
             status__in=OPEN_FOR_REUPLOAD,
         )
@@ -119,12 +144,33 @@ def roster_upload(
         transaction.on_commit(lambda: Roster.annotated.field.storage.delete(old_annotated))
     # A generated name: the clerk's file name is kept only as a label.
     roster.file.save(f"{uuid.uuid4().hex}.xlsx", upload, save=False)
-    roster.save()
-    roster.findings.all().delete()
-    _event(roster, user, roster.original_name)
-    if old_file:
-        transaction.on_commit(lambda: Roster.file.field.storage.delete(old_file))
-    jobs.enqueue("enrollment.tasks.roster_check", roster.pk, str(roster.check_token))
+    try:
+        try:
+            with transaction.atomic():
+                roster.save()
+        except IntegrityError as exc:
+            raise RosterActionError(
+                _(
+                    "Another upload of a roster for this unit, plan and coverage start was "
+                    "saved at the same moment. Nothing of this upload was kept; please upload "
+                    "it again."
+                )
+            ) from exc
+        roster.findings.all().delete()
+        _event(roster, user, roster.original_name)
+        if old_file:
+            transaction.on_commit(lambda: Roster.file.field.storage.delete(old_file))
+        jobs.enqueue(
+            "enrollment.tasks.roster_check",
+            roster.pk,
+            str(roster.check_token),
+            subject=f"roster:{roster.pk}",
+            union_id=roster.union_id,
+        )
+    except BaseException:
+        # Nothing of a failed upload is kept, its file least of all.
+        Roster.file.field.storage.delete(roster.file.name)
+        raise
     return roster
 
 
@@ -136,6 +182,7 @@ def _run_check(roster: Roster, *, on_progress=None) -> CheckResult:
         return held_shares(
             plan_id=plan.pk,
             coverage_start=roster.coverage_start,
+            coverage_end=roster.coverage_end,
             id_numbers=ids,
             exclude_roster_id=roster.pk,
         )
@@ -151,6 +198,7 @@ def _run_check(roster: Roster, *, on_progress=None) -> CheckResult:
         held_shares=lookup,
         max_bytes=settings.ROSTER_MAX_UPLOAD_MB * 1024 * 1024,
         progress=on_progress,
+        sandbox=roster_read_limits(),
     )
 
 
@@ -177,15 +225,13 @@ def roster_check_run(*, roster_id: int, token: str) -> None:
         _store_refusal(roster_id, token, refused.finding)
         return
     except Exception:
+        if not Roster.objects.filter(pk=roster_id, check_token=token).exists():
+            # A newer upload replaced this one meanwhile (and deleted its file): this check's
+            # result, or failure, is thrown away anyway.
+            return
         # A bug, not a bad file: the clerk must not watch a progress bar forever. The roster
         # says so, and the error still reaches the worker's log and the task's failure.
-        Roster.objects.filter(pk=roster_id, check_token=token).update(
-            status=Roster.Status.REFUSED,
-            problem=_(
-                "The check stopped on a system error. It has been logged; please "
-                "upload the file again later."
-            ),
-        )
+        _store_system_error(roster_id, token)
         raise
     _store_result(roster_id, token, result)
     roster_annotate_run(roster_id=roster_id, token=token)
@@ -240,6 +286,25 @@ def _store_refusal(roster_id: int, token: str, finding: Finding) -> None:
         _save_findings(roster, [finding])
         _event(roster, None, finding.code)
         # Nothing of a refused file is kept.
+        if stored:
+            transaction.on_commit(lambda: Roster.file.field.storage.delete(stored))
+
+
+def _store_system_error(roster_id: int, token: str) -> None:
+    """The check stopped on a bug: the roster is refused saying so and, like every refused
+    roster, keeps nothing of the file (the clerk uploads it again)."""
+    with transaction.atomic():
+        roster = _lock(roster_id)
+        if str(roster.check_token) != token:
+            return
+        stored = roster.file.name
+        roster.status = Roster.Status.REFUSED
+        roster.problem = _(
+            "The check stopped on a system error. It has been logged; please "
+            "upload the file again later."
+        )
+        roster.file = ""
+        roster.save(update_fields=["status", "problem", "file", "updated_at"])
         if stored:
             transaction.on_commit(lambda: Roster.file.field.storage.delete(stored))
 
@@ -348,14 +413,15 @@ def roster_submit(*, roster: Roster, user: User) -> Roster:
     roster.status = Roster.Status.SUBMITTING
     roster.save(update_fields=["status", "updated_at"])
     _event(roster, user)
-    jobs.enqueue("enrollment.tasks.roster_import", roster.pk, str(roster.check_token), user.pk)
+    jobs.enqueue(
+        "enrollment.tasks.roster_import",
+        roster.pk,
+        str(roster.check_token),
+        user.pk,
+        subject=f"roster:{roster.pk}",
+        union_id=roster.union_id,
+    )
     return roster
-
-
-class ImportRefused(Exception):
-    def __init__(self, findings: list[Finding]):
-        self.findings = findings
-        super().__init__(f"{len(findings)} rows cannot be enrolled")
 
 
 def roster_import_run(*, roster_id: int, token: str, actor_id: int | None) -> None:
@@ -419,217 +485,6 @@ def _back_to_checked(
         _event(roster, actor, roster.problem)
 
 
-def _chunks(items: list, size: int = IMPORT_BATCH):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _import_rows(roster: Roster, rows: list[RosterRow]) -> None:
-    """Enroll ``rows`` inside the caller's transaction, or raise ImportRefused and write nothing.
-
-    Imports of one plan are serialised by a lock on the plan row, so the shares read here are
-    still true when the new ones are added; the holding's check constraint backs that up.
-    """
-    version = roster.plan_version
-    plan = Plan.objects.select_for_update().get(pk=version.plan_id)
-    limit = version.parsed_rules.shares.max
-    start = roster.coverage_start
-    held = held_shares(
-        plan_id=plan.pk,
-        coverage_start=start,
-        id_numbers=[r.id_number for r in rows],
-        exclude_roster_id=roster.pk,
-    )
-    over = [r for r in rows if held.get(r.id_number, 0) + (r.shares or 1) > limit]
-    if over:
-        raise ImportRefused(
-            [
-                Finding(
-                    "already_enrolled",
-                    ERROR,
-                    r.row,
-                    None,
-                    f"此人本保障期已持有本计划 {held.get(r.id_number, 0)} 份，"
-                    f"再加 {r.shares} 份将超过上限 {limit} 份。",
-                    None,
-                )
-                for r in over
-            ]
-        )
-    _write_enrollments(roster, plan, rows, limit)
-    _bulk_audit(roster, "member", len(rows), "roster_members")
-    _bulk_audit(roster, "enrollment", len(rows), "roster_enrolled")
-
-
-def _bulk_audit(
-    roster: Roster, object_type: str, count: int, note: str, user: User | None = None
-) -> None:
-    """One audit entry for a statement that changed ``count`` rows of the roster's people."""
-    audit.record_bulk(
-        object_type=object_type,
-        count=count,
-        note=note,
-        params={"roster": roster.pk},
-        union_id=roster.union_id,
-        trail=f"roster:{roster.pk}",
-        user=user,
-    )
-
-
-# The staging table holds one roster's rows for the set-based statements below; it lives only
-# for the importing transaction. ID and bank numbers are in it as they are in the member table
-# (ciphertext, and the ID number's lookup digest to match people by), never in clear.
-_STAGE_COLUMNS = (
-    "id_number_digest",
-    "id_number",
-    "name",
-    "birth_date",
-    "gender",
-    "phone",
-    "bank_card",
-    "employment_type",
-    "occupation",
-    "medical_insurance",
-    "high_risk",
-    "shares",
-    "fee",
-)
-_STAGE_TABLE = """CREATE TEMPORARY TABLE roster_import_stage (
-    id_number_digest char(64) PRIMARY KEY, id_number text NOT NULL,
-    name varchar(30) NOT NULL, birth_date date NOT NULL,
-    gender varchar(1) NOT NULL, phone varchar(11) NOT NULL, bank_card text NOT NULL,
-    employment_type varchar(16) NOT NULL, occupation varchar(16) NOT NULL,
-    medical_insurance boolean NOT NULL, high_risk boolean NOT NULL,
-    shares integer NOT NULL, fee numeric(10, 2) NOT NULL)"""
-
-
-def _write_enrollments(roster: Roster, plan: Plan, rows: list[RosterRow], limit: int) -> None:
-    """Members, holdings and enrollments written as three set-based statements from a staging
-    table (filled by COPY on PostgreSQL), instead of a round trip per person: a roster of
-    100,000 people commits in seconds. Runs inside the caller's transaction.
-
-    ID and bank numbers are encrypted here, in Python, before anything reaches the database;
-    people are matched by the ID number's lookup digest."""
-    from django.db import connection
-
-    from mutualaid.crypto import digest, encrypt
-
-    member, holding, enrollment = (m._meta.db_table for m in (Member, ShareHolding, Enrollment))
-    values = [
-        (
-            digest(r.id_number),
-            encrypt(r.id_number),
-            r.name,
-            r.birth_date,
-            r.gender,
-            r.phone,
-            encrypt(r.bank_card),
-            r.employment_type,
-            r.occupation or "",
-            bool(r.medical_insurance),
-            bool(r.high_risk),
-            r.shares or 1,
-            r.fee,
-        )
-        for r in rows
-    ]
-    now = timezone.now()
-    postgres = connection.vendor == "postgresql"
-    # The statements below name tables from the models' own metadata and take every value as a
-    # parameter, which is why ruff's S608 (SQL built from strings) is silenced on them.
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS roster_import_stage")
-        cursor.execute(_STAGE_TABLE)
-        if postgres:
-            with cursor.cursor.copy(
-                f"COPY roster_import_stage ({', '.join(_STAGE_COLUMNS)}) FROM STDIN"
-            ) as copy:
-                for value in values:
-                    copy.write_row(value)
-        else:
-            marks = ", ".join(["%s"] * len(_STAGE_COLUMNS))
-            cursor.executemany(
-                f"INSERT INTO roster_import_stage ({', '.join(_STAGE_COLUMNS)}) VALUES ({marks})",
-                [(*v[:-1], str(v[-1])) for v in values],
-            )
-        # WHERE true keeps SQLite's parser from reading ON CONFLICT as part of a join.
-        cursor.execute(
-            f"""INSERT INTO {member} (id_number_digest, id_number, name, birth_date, gender,
-                    phone, bank_card, employment_type, occupation, medical_insurance, high_risk,
-                    union_id, created_at, updated_at)
-                SELECT id_number_digest, id_number, name, birth_date, gender, phone, bank_card,
-                    employment_type, occupation, medical_insurance, high_risk, %s, %s, %s
-                FROM roster_import_stage WHERE true
-                ON CONFLICT (id_number_digest) DO UPDATE SET name = excluded.name,
-                    phone = excluded.phone, bank_card = excluded.bank_card,
-                    employment_type = excluded.employment_type,
-                    occupation = excluded.occupation,
-                    medical_insurance = excluded.medical_insurance,
-                    high_risk = excluded.high_risk, union_id = excluded.union_id,
-                    updated_at = excluded.updated_at""",
-            [roster.union_id, now, now],
-        )
-        try:
-            with transaction.atomic():
-                cursor.execute(
-                    f"""INSERT INTO {holding} (member_id, plan_id, coverage_start, shares,
-                            share_limit)
-                        SELECT m.id, %s, %s, s.shares, %s
-                        FROM roster_import_stage s
-                        JOIN {member} m ON m.id_number_digest = s.id_number_digest
-                        WHERE true
-                        ON CONFLICT (member_id, plan_id, coverage_start)
-                        DO UPDATE SET shares = {holding}.shares + excluded.shares""",
-                    [plan.pk, roster.coverage_start, limit],
-                )
-        except IntegrityError as exc:
-            raise ImportRefused(
-                [
-                    Finding(
-                        "already_enrolled",
-                        ERROR,
-                        None,
-                        None,
-                        "有人已在其他单位参保，份数超过上限，请重新检查名单。",
-                        None,
-                    )
-                ]
-            ) from exc
-        cursor.execute(
-            f"""INSERT INTO {enrollment} (member_id, plan_id, plan_version_id, union_id,
-                    roster_id, coverage_start, coverage_end, shares, fee, status, created_at)
-                SELECT m.id, %s, %s, %s, %s, %s, %s, s.shares, s.fee, %s, %s
-                FROM roster_import_stage s
-                JOIN {member} m ON m.id_number_digest = s.id_number_digest""",
-            [
-                plan.pk,
-                roster.plan_version_id,
-                roster.union_id,
-                roster.pk,
-                roster.coverage_start,
-                roster.coverage_end,
-                Enrollment.Status.PENDING,
-                now,
-            ],
-        )
-        cursor.execute("DROP TABLE roster_import_stage")
-
-
-def _release(roster: Roster) -> None:
-    """Cancel a roster's enrollments and give their shares back, in one pass per batch."""
-    live = roster.enrollments.exclude(status=Enrollment.Status.CANCELLED)
-    pairs = list(live.values_list("member_id", "shares"))
-    for batch in _chunks(pairs):
-        for member_id, shares in batch:
-            ShareHolding.objects.filter(
-                member_id=member_id,
-                plan_id=roster.plan_version.plan_id,
-                coverage_start=roster.coverage_start,
-            ).update(shares=F("shares") - shares)
-    cancelled = live.update(status=Enrollment.Status.CANCELLED)
-    _bulk_audit(roster, "enrollment", cancelled, "roster_released")
-
-
 # --- review and payment ----------------------------------------------------------------------
 
 
@@ -658,7 +513,12 @@ def roster_approve(*, roster: Roster, user: User) -> Roster:
     roster.status = Roster.Status.APPROVED
     roster.save(update_fields=["status", "updated_at"])
     _event(roster, user)
-    jobs.enqueue("enrollment.tasks.roster_fee_notice", roster.pk)
+    jobs.enqueue(
+        "enrollment.tasks.roster_fee_notice",
+        roster.pk,
+        subject=f"roster:{roster.pk}",
+        union_id=roster.union_id,
+    )
     return roster
 
 
@@ -687,14 +547,23 @@ def roster_record_payment(
     )
     _bulk_audit(roster, "enrollment", activated, "roster_activated", user)
     _event(roster, user, f"{amount} · {reference}")
-    jobs.enqueue("enrollment.tasks.roster_certificates", roster.pk)
+    jobs.enqueue(
+        "enrollment.tasks.roster_certificates",
+        roster.pk,
+        subject=f"roster:{roster.pk}",
+        union_id=roster.union_id,
+    )
     return roster
 
 
 @transaction.atomic
 def roster_withdraw(*, roster: Roster, user: User) -> Roster:
     roster = _lock(roster.pk)
-    if roster.status not in (*OPEN_FOR_REUPLOAD, Roster.Status.SUBMITTED):
+    # A roster still being enrolled may be withdrawn too: the import takes the same lock, so
+    # either it finished first (and its enrollments are released here) or it finds the roster
+    # withdrawn and enrolls nobody.
+    withdrawable = (*OPEN_FOR_REUPLOAD, Roster.Status.SUBMITTING, Roster.Status.SUBMITTED)
+    if roster.status not in withdrawable:
         raise RosterActionError(_("This roster can no longer be withdrawn."))
     _release(roster)
     roster.status = Roster.Status.WITHDRAWN
@@ -747,3 +616,43 @@ def roster_certificates_make(*, roster_id: int) -> None:
         roster.certificates.save(f"{uuid.uuid4().hex}.{suffix}", ContentFile(data), save=True)
         if old:
             transaction.on_commit(lambda: Roster.certificates.field.storage.delete(old))
+
+
+# --- when background work gives up -----------------------------------------------------------
+# Called by the outbox (mutualaid/outbox/jobs.py) through enrollment.tasks when a roster's job
+# failed for good: the roster leaves its waiting state, so nobody watches a progress bar forever.
+
+
+def roster_check_failed(*, roster_id: int, token: str) -> None:
+    """The check could not be completed: the file is refused, and nothing of it is kept."""
+    _store_refusal(
+        roster_id,
+        token,
+        Finding(
+            "file_corrupt",
+            ERROR,
+            None,
+            None,
+            _(
+                "This file could not be checked: reading it stopped the checking program "
+                "more than once. Open it in Excel or WPS, save it again as .xlsx and upload "
+                "it again; if that does not help, send it to the office."
+            ),
+        ),
+    )
+
+
+def roster_import_failed(*, roster_id: int, token: str, actor_id: int | None) -> None:
+    """The enrollment could not be completed: nobody was enrolled, the roster can be submitted
+    again (or withdrawn)."""
+    with transaction.atomic():
+        roster = _lock(roster_id)
+        if str(roster.check_token) != token or roster.status != Roster.Status.SUBMITTING:
+            return
+        roster.status = Roster.Status.CHECKED
+        roster.problem = _(
+            "The roster was not submitted because of a system problem; nobody was enrolled. "
+            "Submit it again; if it fails again, ask the office."
+        )
+        roster.save(update_fields=["status", "problem", "updated_at"])
+        _event(roster, User.objects.filter(pk=actor_id).first(), roster.problem)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Iterable
+
 from django.db.models import Count, Q, QuerySet
 
 from enrollment.models import Enrollment, Roster
@@ -40,33 +43,79 @@ HELD_SHARES_CHUNK = 5000
 
 
 def held_shares(
-    *, plan_id: int, coverage_start, id_numbers, exclude_roster_id: int | None = None
+    *,
+    plan_id: int,
+    coverage_start: datetime.date,
+    coverage_end: datetime.date | None = None,
+    id_numbers: Iterable[str],
+    exclude_roster_id: int | None = None,
 ) -> dict[str, int]:
-    """Shares each of these people already hold of the plan in that period, across all unions.
+    """The most shares of the plan each of these people holds on any one day of the period
+    ``coverage_start``…``coverage_end`` (both included), across all unions and all cover that
+    overlaps the period, not only cover starting on the same day.
 
-    Cancelled enrollments hold nothing. A roster being re-checked does not count against itself.
-    ID numbers are encrypted at rest, so people are found by their lookup digests, and the
-    result is keyed by the numbers as the caller gave them. The digests are looked up in chunks
-    because SQLite limits the parameters of one statement.
+    ``coverage_end`` defaults to the end of a period of the plan version in force on
+    ``coverage_start``. Cancelled enrollments hold nothing. A roster being re-checked does not
+    count against itself. ID numbers are encrypted at rest, so people are found by their lookup
+    digests, and the result is keyed by the numbers as the caller gave them (people holding
+    nothing are left out). The digests are looked up in chunks because SQLite limits the
+    parameters of one statement.
     """
-    from django.db.models import Sum
-
     from mutualaid.crypto import digest
 
+    if coverage_end is None:
+        coverage_end = _period_end(plan_id, coverage_start)
     by_digest: dict[str, list[str]] = {}
     for number in id_numbers:
         by_digest.setdefault(digest(number), []).append(number)
     digests = list(by_digest)
-    held: dict[str, int] = {}
+    cover: dict[str, list[tuple[datetime.date, datetime.date, int]]] = {}
     for start in range(0, len(digests), HELD_SHARES_CHUNK):
         qs = Enrollment.objects.filter(
             plan_id=plan_id,
-            coverage_start=coverage_start,
+            coverage_start__lte=coverage_end,
+            coverage_end__gte=coverage_start,
             member__id_number_digest__in=digests[start : start + HELD_SHARES_CHUNK],
         ).exclude(status=Enrollment.Status.CANCELLED)
         if exclude_roster_id is not None:
             qs = qs.exclude(roster_id=exclude_roster_id)
-        for row in qs.values("member__id_number_digest").annotate(total=Sum("shares")):
-            for number in by_digest[row["member__id_number_digest"]]:
-                held[number] = row["total"]
+        rows = qs.values_list(
+            "member__id_number_digest", "coverage_start", "coverage_end", "shares"
+        )
+        for key, first, last, shares in rows:
+            cover.setdefault(key, []).append((first, last, shares))
+    held: dict[str, int] = {}
+    for key, periods in cover.items():
+        most = most_held(periods, coverage_start, coverage_end)
+        if most:
+            for number in by_digest[key]:
+                held[number] = most
     return held
+
+
+def most_held(
+    periods: Iterable[tuple[datetime.date, datetime.date, int]],
+    start: datetime.date,
+    end: datetime.date,
+) -> int:
+    """The most shares held on any one day from ``start`` to ``end``, given the (first day, last
+    day, shares) of each piece of cover. The total only rises where a piece of cover begins, so
+    the days to look at are ``start`` and every beginning inside the period."""
+    periods = [p for p in periods if p[0] <= end and start <= p[1]]
+    days = {start} | {first for first, _, _ in periods if start < first <= end}
+    return max(
+        (sum(n for first, last, n in periods if first <= day <= last) for day in days), default=0
+    )
+
+
+def _period_end(plan_id: int, start: datetime.date) -> datetime.date:
+    """The last day of a period of the plan starting on ``start``, by the version in force then
+    (or the plan's latest version, or twelve months when it has none)."""
+    from plans.engine.payout import coverage_end
+    from plans.models import Plan
+    from plans.selectors import version_in_force
+
+    plan = Plan.objects.get(pk=plan_id)
+    version = version_in_force(plan, start) or plan.versions.order_by("-number").first()
+    months = version.parsed_rules.coverage_months if version is not None else 12
+    return coverage_end(start, months)

@@ -13,11 +13,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from enrollment.models import Enrollment, Roster, ShareHolding
+from enrollment.models import SHARE_LIMIT_ERROR, Enrollment, Roster, ShareHolding
+from enrollment.selectors import most_held
 from mutualaid.crypto import digest
 from organisation.models import Member, Union
 from plans.engine.identity import normalise_phone, validate_id_number
-from plans.models import PlanVersion
+from plans.models import Plan, PlanVersion
 
 DRAFT_STATUSES = (
     Roster.Status.UPLOADED,
@@ -70,7 +71,8 @@ def member_upsert(
 
 
 class AlreadyEnrolled(Exception):
-    """The person already holds as many shares of the plan in this period as it allows."""
+    """The person already holds, on some day of this period, as many shares of the plan as it
+    allows (through cover of this period or any cover that overlaps it)."""
 
     def __init__(self, member: Member, held: int, limit: int):
         self.member, self.held, self.limit = member, held, limit
@@ -91,10 +93,31 @@ def enrollment_add(
 ) -> Enrollment:
     """Enroll one person, adding their shares to the period's holding.
 
-    The holding row is locked before it is read so two rosters racing for the same person are
-    served one after the other; the database's check constraint is the last word either way.
+    The shares counted are the most the person holds on any day of the new period, from any
+    cover that overlaps it. The plan's row is locked first, as roster imports and the database's
+    share-limit trigger lock it, so two requests enrolling one person are served one after the
+    other; the holding's check constraint and the trigger are the last word either way.
     """
     rules = plan_version.parsed_rules
+    limit = rules.shares.max
+    end = coverage_end_for(coverage_start, rules.coverage_months)
+    Plan.objects.select_for_update(no_key=True).values_list("pk", flat=True).get(
+        pk=plan_version.plan_id
+    )
+    held = most_held(
+        Enrollment.objects.filter(
+            member=member,
+            plan=plan_version.plan,
+            coverage_start__lte=end,
+            coverage_end__gte=coverage_start,
+        )
+        .exclude(status=Enrollment.Status.CANCELLED)
+        .values_list("coverage_start", "coverage_end", "shares"),
+        coverage_start,
+        end,
+    )
+    if held + shares > limit:
+        raise AlreadyEnrolled(member, held, limit)
     holding, _created = ShareHolding.objects.get_or_create(
         member=member,
         plan=plan_version.plan,
@@ -109,19 +132,25 @@ def enrollment_add(
             ShareHolding.objects.filter(pk=holding.pk).update(shares=F("shares") + shares)
     except IntegrityError as exc:
         raise AlreadyEnrolled(member, holding.shares, holding.share_limit) from exc
-    return Enrollment.objects.create(
-        member=member,
-        plan=plan_version.plan,
-        plan_version=plan_version,
-        union=union,
-        roster=roster,
-        coverage_start=coverage_start,
-        coverage_end=coverage_end_for(coverage_start, rules.coverage_months),
-        shares=shares,
-        fee=fee,
-        status=status,
-        activated_at=timezone.now() if status == Enrollment.Status.ACTIVE else None,
-    )
+    try:
+        with transaction.atomic():
+            return Enrollment.objects.create(
+                member=member,
+                plan=plan_version.plan,
+                plan_version=plan_version,
+                union=union,
+                roster=roster,
+                coverage_start=coverage_start,
+                coverage_end=end,
+                shares=shares,
+                fee=fee,
+                status=status,
+                activated_at=timezone.now() if status == Enrollment.Status.ACTIVE else None,
+            )
+    except IntegrityError as exc:
+        if SHARE_LIMIT_ERROR not in str(exc):
+            raise
+        raise AlreadyEnrolled(member, held, limit) from exc
 
 
 @transaction.atomic

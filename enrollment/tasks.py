@@ -33,3 +33,15 @@ def roster_certificates(roster_id: int) -> None:
 @shared_task(acks_late=True, max_retries=3)
 def roster_drafts_purge() -> int:
     return services.roster_drafts_purge(older_than_days=settings.ROSTER_DRAFT_RETENTION_DAYS)
+
+
+# Failure hooks: the outbox calls these (by name, "<task>_failed") when the task's job fails for
+# good, with the same arguments.
+
+
+def roster_check_failed(roster_id: int, token: str) -> None:
+    rosters.roster_check_failed(roster_id=roster_id, token=token)
+
+
+def roster_import_failed(roster_id: int, token: str, actor_id: int | None) -> None:
+    rosters.roster_import_failed(roster_id=roster_id, token=token, actor_id=actor_id)

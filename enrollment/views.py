@@ -11,10 +11,18 @@ from django.views.decorators.http import require_GET, require_POST
 
 from enrollment import selectors
 from enrollment.models import Roster
+from mutualaid import reveals
 from mutualaid.auditlog import audit
+from mutualaid.outbox.models import Job
 from organisation.decorators import role_required
 from organisation.models import Member, Union, User
-from organisation.selectors import scope_filter, scoped_get_or_404, visible_members, visible_unions
+from organisation.selectors import (
+    scope_filter,
+    scoped,
+    scoped_get_or_404,
+    visible_members,
+    visible_unions,
+)
 from plans.engine.identity import IdNumberError, normalise_id_number
 
 PAGE_SIZE = 50
@@ -35,6 +43,9 @@ def home(request: HttpRequest) -> HttpResponse:
         else Union.objects.none(),
         "recent_rosters": selectors.visible_rosters(user)[:5],
         "role": user.role,
+        "failed_work": scoped(user, Job.objects.filter(state=Job.State.FAILED)).count()
+        if user.role == User.Role.OFFICE_STAFF
+        else 0,
     }
     return render(request, "home.html", context)
 
@@ -118,10 +129,12 @@ def member_reveal(request: HttpRequest, pk: int, field: str) -> HttpResponse:
     member = scoped_get_or_404(request.user, Member.objects.all(), pk=pk)
     if field not in MEMBER_REVEALABLE or not getattr(member, field):
         raise Http404
-    audit.record(audit.Action.VIEW, obj=member, note=MEMBER_REVEALABLE[field])
-    return reveal_response(
-        request, getattr(member, field), back=reverse("enrollment:member_detail", args=[pk])
-    )
+    back = reverse("enrollment:member_detail", args=[pk])
+    if not reveals.reveal(request, obj=member, note=MEMBER_REVEALABLE[field]):
+        return reveals.refused_response(
+            request, masked=getattr(member, f"{field}_masked"), back=back
+        )
+    return reveal_response(request, getattr(member, field), back=back)
 
 
 @require_GET

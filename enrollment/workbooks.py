@@ -21,6 +21,7 @@ from enrollment.annotate import (  # noqa: E402 - one set of sheet names and col
     LAST_ROW,
     ROSTER_SHEET,
 )
+from mutualaid.exports import neutralise
 from plans.engine.columns import COLUMNS, TEXT_KEYS, Column
 from plans.engine.money import format_money
 from plans.engine.rules import RETIRED, PlanRules
@@ -119,13 +120,17 @@ def _validation(column: Column, rules: PlanRules) -> DataValidation | None:
 
 def roster_template(*, rules: PlanRules, plan_code: str, plan_name: str) -> bytes:
     """The .xlsx a clerk fills in: sheet 参保名单 (title row, header row, data below) and an
-    instructions sheet 填表说明."""
+    instructions sheet 填表说明.
+
+    Every text written to a cell goes through ``neutralise``: the plan's name and texts come
+    from plan admins, and a name starting with ``=`` must not become a formula in every
+    clerk's template."""
     columns = template_columns(rules)
     wb = Workbook()
     ws = wb.active
     ws.title = ROSTER_SHEET
     last = get_column_letter(len(columns))
-    ws["A1"] = f"{plan_name}参保名单"
+    ws["A1"] = neutralise(f"{plan_name}参保名单")
     ws["A1"].font = Font(bold=True, size=14)
     ws["A1"].alignment = Alignment(horizontal="center", vertical="center")
     ws.merge_cells(f"A1:{last}1")
@@ -135,7 +140,7 @@ def roster_template(*, rules: PlanRules, plan_code: str, plan_name: str) -> byte
     for index, column in enumerate(columns, start=1):
         letter = get_column_letter(index)
         required = _required(column, rules)
-        cell = ws.cell(row=HEADER_ROW, column=index, value=column.header)
+        cell = ws.cell(row=HEADER_ROW, column=index, value=neutralise(column.header))
         cell.font = Font(bold=True, color="FFC00000" if required else "FF404040")
         cell.fill = _REQUIRED_FILL if required else _OPTIONAL_FILL
         cell.alignment = Alignment(horizontal="center", vertical="center")
@@ -160,7 +165,7 @@ def roster_template(*, rules: PlanRules, plan_code: str, plan_name: str) -> byte
     notes.column_dimensions["A"].width = 16
     notes.column_dimensions["B"].width = 90
     for label, text in instruction_rows(rules, plan_code=plan_code, plan_name=plan_name):
-        notes.append([label, text])
+        notes.append([neutralise(label), neutralise(text)])
         row = notes.max_row
         notes.cell(row=row, column=1).font = Font(bold=True)
         notes.cell(row=row, column=2).alignment = Alignment(wrap_text=True, vertical="top")

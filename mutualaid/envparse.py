@@ -48,3 +48,20 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str, default: list[str]) -> list[str]:
+    """Comma-separated IP addresses or networks (``10.0.0.5``, ``172.28.0.0/24``, ``fd00::/64``),
+    each written out in full (``10.0.0.5/32``); anything else stops start-up."""
+    import ipaddress
+
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=True)))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not an IP address or network; write an address such as "
+                "10.0.0.5, or a network with its host bits zero, such as 10.0.0.0/24."
+            ) from None
+    return networks

@@ -107,3 +107,52 @@ def _login_url(next_url: str) -> str:
     if not next_url.startswith("/"):
         next_url = resolve_url(settings.LOGIN_REDIRECT_URL)
     return redirect_to_login(next_url)["Location"]
+
+
+# --- requests no page can use --------------------------------------------------------------------
+
+NUL = "\x00"
+
+
+def _holds_nul(request: HttpRequest) -> bool:
+    """Whether the path, a query parameter, a form field, an uploaded file's name or the browser's
+    name holds a NUL character."""
+    if NUL in request.path_info or NUL in request.META.get("HTTP_USER_AGENT", ""):
+        return True
+    for data in (request.GET, request.POST) if request.method == "POST" else (request.GET,):
+        for key, values in data.lists():
+            if NUL in key or any(NUL in value for value in values):
+                return True
+    if request.method == "POST":
+        for key, files in request.FILES.lists():
+            if NUL in key or any(NUL in (upload.name or "") for upload in files):
+                return True
+    return False
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The 400 page, in the user's language (also Django's handler400: malformed requests,
+    too many form fields)."""
+    from django.shortcuts import render
+
+    return render(request, "400.html", status=400)
+
+
+class RefuseNulMiddleware:
+    """Answer 400 to a request that carries a NUL character anywhere a view would read it.
+
+    No field of the portal takes one, and PostgreSQL refuses it in text: a NUL typed into a
+    search box (``/members/?q=%00``) or a form would otherwise end in a server error wherever
+    the value reaches a query. Checked just before the view, after the CSRF and login checks.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        if _holds_nul(request):
+            return bad_request(request)
+        return None

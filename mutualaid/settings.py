@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
-from mutualaid.envparse import env_bool, env_int, env_list, env_str
+from mutualaid.envparse import env_bool, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     # keeps imports pointing down this list): the audit log's table, the union tree and its
     # people, plans, rosters and enrollments, claims, then oversight and the demo data on top.
     "mutualaid.auditlog",
+    "mutualaid.outbox",
     "organisation",
     "plans",
     "enrollment",
@@ -114,7 +115,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # A NUL character in a query, form or path is a 400 before any view sees it.
+    "mutualaid.middleware.RefuseNulMiddleware",
     "mutualaid.auditlog.audit.AuditMiddleware",
+    "mutualaid.outbox.jobs.OutboxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "mutualaid.middleware.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -223,6 +227,11 @@ STORAGES = {
 }
 FILE_UPLOAD_PERMISSIONS = 0o640
 ROSTER_MAX_UPLOAD_MB = env_int("ROSTER_MAX_UPLOAD_MB", 20, minimum=1)
+# An uploaded roster is read in a child process (plans/engine/sandbox.py) that may use this much
+# memory above its start and this many CPU seconds (and half as long again on the clock); a file
+# that needs more is refused, and a reader that crashes on it cannot take the worker with it.
+ROSTER_READ_MEMORY_MB = env_int("ROSTER_READ_MEMORY_MB", 1024, minimum=64)
+ROSTER_READ_SECONDS = env_int("ROSTER_READ_SECONDS", 120, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -244,6 +253,15 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "polling_interval": 0.25,
     }
+else:
+    # A message a worker took but never acknowledged (the worker died) comes back after this
+    # long: above the longest a task may run, well below an hour. The outbox's sweeper usually
+    # notices a dead run sooner, from its stopped heartbeat (JOB_STALE_SECONDS).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_TASK_TIME_LIMIT", 660, minimum=1) + 240,
+        "socket_connect_timeout": 3,
+        "socket_timeout": 10,
+    }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
@@ -254,7 +272,19 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600, minimu
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660, minimum=1)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Background work is recorded in the outbox (mutualaid/outbox/jobs.py): a running job beats
+# every JOB_HEARTBEAT_SECONDS; one silent for JOB_STALE_SECONDS has lost its worker; one queued
+# but not started after JOB_SENT_TIMEOUT_SECONDS was lost by the broker. Beat sweeps every
+# JOB_SWEEP_SECONDS and sends again what waits.
+JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 20, minimum=1)
+JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 120, minimum=2)
+JOB_SENT_TIMEOUT_SECONDS = env_int("JOB_SENT_TIMEOUT_SECONDS", 900, minimum=10)
+JOB_SWEEP_SECONDS = env_int("JOB_SWEEP_SECONDS", 60, minimum=1)
 CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {
+        "task": "mutualaid.outbox.tasks.sweep_jobs",
+        "schedule": float(JOB_SWEEP_SECONDS),
+    },
     # Nightly: delete what must not be kept (see oversight/retention.py).
     "purge-personal-data": {
         "task": "oversight.tasks.purge_personal_data",
@@ -281,6 +311,17 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not 
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The proxies in front of the portal (addresses or networks): only a request that comes from one
+# of them has its X-Forwarded-For believed (mutualaid.security.client_ip). Behind a proxy it
+# must be set: without it every sign-in would seem to come from the proxy's one address, and
+# AXES_ADDRESS_FAILURE_LIMIT failures of anyone would lock everyone out.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES", [])
+if env_bool("SECURE_PROXY_SSL_HEADER", False) and not TRUSTED_PROXIES:
+    raise ImproperlyConfigured(
+        "SECURE_PROXY_SSL_HEADER is on, so the portal runs behind a proxy: set TRUSTED_PROXIES "
+        "to the proxy's address (or network), e.g. TRUSTED_PROXIES=172.28.0.10, so that "
+        "sign-in limits count each client's own address."
+    )
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
 X_FRAME_OPTIONS = "DENY"
@@ -306,19 +347,41 @@ SECURE_CSP = {
 # itself still ends after SESSION_COOKIE_AGE seconds however busy it is.
 SESSION_IDLE_TIMEOUT = datetime.timedelta(minutes=env_int("SESSION_IDLE_TIMEOUT", 30, minimum=1))
 
-# Failed logins (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username from one
-# address, that pair is locked out for AXES_COOLOFF_TIME minutes, right password or not. Other
-# users, and the same user from elsewhere, are not affected. A successful login clears the count.
+# Failed sign-ins (django-axes; mutualaid/security.py). Within AXES_COOLOFF_TIME minutes, a
+# username with AXES_FAILURE_LIMIT wrong passwords from one address is locked there; a username
+# with AXES_ACCOUNT_FAILURE_LIMIT from any addresses is locked everywhere (changing address gains
+# nothing); an address with AXES_ADDRESS_FAILURE_LIMIT for any usernames is locked for all of
+# them (guessing across accounts stops). The last is the highest: a union office's clerks share
+# one NAT address. A lock holds for AXES_COOLOFF_TIME, right password or not, unless an admin
+# clears it under Axes in the admin. A successful sign-in clears that username's count from that
+# address only.
 AXES_ENABLED = True
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_ACCOUNT_FAILURE_LIMIT = env_int(
+    "AXES_ACCOUNT_FAILURE_LIMIT", max(10, AXES_FAILURE_LIMIT), minimum=AXES_FAILURE_LIMIT
+)
+AXES_ADDRESS_FAILURE_LIMIT = env_int(
+    "AXES_ADDRESS_FAILURE_LIMIT",
+    max(30, AXES_ACCOUNT_FAILURE_LIMIT),
+    minimum=AXES_ACCOUNT_FAILURE_LIMIT,
+)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_TIME", 30, minimum=1))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], ["username"], ["ip_address"]]
+AXES_HANDLER = "mutualaid.security.LoginLimitsHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "mutualaid.security.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
-# The client's address: REMOTE_ADDR, or behind the proxy the entry the proxy appended to
-# X-Forwarded-For (see mutualaid.security.client_ip).
+# The client's address: REMOTE_ADDR, or behind a trusted proxy the right-most address in
+# X-Forwarded-For that is not a trusted proxy (see mutualaid.security.client_ip).
 AXES_CLIENT_IP_CALLABLE = "mutualaid.security.client_ip"
+AXES_USERNAME_CALLABLE = "mutualaid.security.login_username"
+
+# Numbers shown in full (an ID or bank number, a claim's payee account, the bank card filled into
+# a claim report): at most REVEAL_LIMIT_PER_MINUTE in any minute and REVEAL_LIMIT_PER_DAY in any
+# 24 hours per user (mutualaid/reveals.py). Past either, the number stays masked, the refusal is
+# logged and auditors and office staff see it on the dashboards page.
+REVEAL_LIMIT_PER_MINUTE = env_int("REVEAL_LIMIT_PER_MINUTE", 10, minimum=1)
+REVEAL_LIMIT_PER_DAY = env_int("REVEAL_LIMIT_PER_DAY", 200, minimum=REVEAL_LIMIT_PER_MINUTE)
 
 LOGGING = {
     "version": 1,

@@ -8,6 +8,10 @@ from django.views.i18n import set_language
 
 from mutualaid.forms import LoginForm
 
+# A malformed request (a NUL character, too many form fields...) gets the 400 page in the user's
+# language.
+handler400 = "mutualaid.middleware.bad_request"
+
 admin.site.site_header = admin.site.site_title = "职工互助保障平台 · 管理"
 
 urlpatterns = [

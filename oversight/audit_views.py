@@ -21,6 +21,7 @@ from mutualaid.auditlog import audit
 from mutualaid.auditlog.models import AuditEntry
 from mutualaid.crypto import digest
 from mutualaid.exports import neutralise
+from mutualaid.forms import day_in_range
 from organisation.decorators import role_required
 from organisation.models import Member, User
 from organisation.selectors import scope_filter
@@ -59,6 +60,14 @@ class AuditSearchForm(forms.Form):
         help_text=_("A claim or batch number, a member's full ID number, or part of a name."),
     )
     ip = forms.GenericIPAddressField(label=_("IP address"), required=False)
+
+    # A date beyond the portal's range (0001-01-01, 9999-12-31) is a message beside the field,
+    # not a day the search could turn into a time.
+    def clean_date_from(self):
+        return day_in_range(self.cleaned_data.get("date_from"))
+
+    def clean_date_to(self):
+        return day_in_range(self.cleaned_data.get("date_to"))
 
     def clean(self):
         data = super().clean()

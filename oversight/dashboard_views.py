@@ -14,8 +14,10 @@ from io import BytesIO
 from crispy_forms.helper import FormHelper
 from dateutil.relativedelta import relativedelta
 from django import forms
+from django.db.models import Count, Max
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 from openpyxl import Workbook
@@ -23,9 +25,11 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from mutualaid.exports import neutralise
+from mutualaid.reveals import REFUSED_NOTES
 from organisation.decorators import role_required
 from organisation.models import User
 from oversight import dashboards
+from oversight.audit_views import visible_entries
 from plans.models import Plan
 from plans.selectors import visible_plans
 
@@ -199,6 +203,47 @@ def chart(table: dashboards.Table) -> Chart | None:
     )
 
 
+# How far back the page lists people who reached the limit on numbers shown in full.
+REVEAL_ALERT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class RevealAlert:
+    name: str
+    username: str
+    union: str
+    last: datetime.datetime
+    count: int
+
+
+def reveal_alerts(user: User) -> list[RevealAlert]:
+    """Who had a number refused for reaching the limit on numbers shown in full
+    (mutualaid/reveals.py) in the last REVEAL_ALERT_DAYS days, on records within the user's
+    scope: one line per person, the latest first."""
+    since = timezone.now() - datetime.timedelta(days=REVEAL_ALERT_DAYS)
+    rows = list(
+        visible_entries(user)
+        .filter(note__in=list(REFUSED_NOTES.values()), at__gte=since)
+        .values("actor_id", "actor_username")
+        .annotate(last=Max("at"), count=Count("pk"))
+        .order_by("-last")[:50]
+    )
+    people = User.objects.select_related("union").in_bulk([r["actor_id"] for r in rows])
+    alerts = []
+    for row in rows:
+        person = people.get(row["actor_id"])
+        alerts.append(
+            RevealAlert(
+                name=person.display_name if person else row["actor_username"],
+                username=row["actor_username"],
+                union=person.union.name if person and person.union else "",
+                last=row["last"],
+                count=row["count"],
+            )
+        )
+    return alerts
+
+
 @role_required(*DASHBOARD_ROLES)
 @require_GET
 def dashboards_page(request: HttpRequest) -> HttpResponse:
@@ -214,6 +259,9 @@ def dashboards_page(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "set_aside": set_aside,
             "query": filters_query(filters),
+            "reveal_alerts": reveal_alerts(request.user),
+            "reveal_alert_days": REVEAL_ALERT_DAYS,
+            "is_auditor": request.user.role == User.Role.AUDITOR,
         },
     )
 

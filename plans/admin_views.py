@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from mutualaid.forms import day_in_range
 from organisation.decorators import role_required
 from organisation.models import User
 from plans import services
@@ -105,6 +106,9 @@ class TrialSetupForm(forms.Form):
         label=gettext_lazy("Unit headcount (for participation)"), required=False, min_value=1
     )
     roster = forms.FileField(label=gettext_lazy("Sample roster (.xlsx)"), required=False)
+
+    def clean_coverage_start(self):
+        return day_in_range(self.cleaned_data["coverage_start"])
 
 
 @role_required(*ADMIN)

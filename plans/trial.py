@@ -12,6 +12,7 @@ from plans.engine.findings import ERROR
 from plans.engine.payout import ClaimFacts, decide
 from plans.engine.roster import RosterFileError, check_roster
 from plans.engine.rules import PlanRules
+from plans.reading import roster_read_limits
 
 
 @dataclass
@@ -52,6 +53,8 @@ def roster_side(
             plan_code=plan_code,
             coverage_start=coverage_start,
             headcount=headcount,
+            # An uploaded sample is read in a limited child process, never in the web's own.
+            sandbox=roster_read_limits(),
         )
     except RosterFileError as refused:
         return RosterSide(refused=refused.finding.message)

@@ -125,3 +125,27 @@ class ClaimFactory(factory.django.DjangoModelFactory):
     payee_account = "6222021234567890128"
     union = factory.LazyAttribute(lambda o: o.enrollment.union)
     reported_by = factory.SubFactory(UserFactory)
+
+
+def pdf_document() -> bytes:
+    """A real one-page PDF, as claim documents must be (claims/uploads.py parses them)."""
+    from io import BytesIO
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def png_document(size: tuple[int, int] = (40, 30)) -> bytes:
+    """A real PNG picture (claim documents are decoded and re-encoded)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(out, format="PNG")
+    return out.getvalue()

@@ -6,12 +6,19 @@ from __future__ import annotations
 import datetime
 import io
 import json
+from pathlib import Path
 
 import pytest
 from django.apps import apps
 from django.core.management import call_command
 
-from plans.tests.roster_builders import person, write_roster
+from plans.tests.roster_builders import (
+    long_shared_string,
+    person,
+    sheet_stored_as,
+    wide_row,
+    write_roster,
+)
 from tests import factories
 
 KEYS = ["plan", "rows", "valid_rows", "fee_total", "findings"]
@@ -168,6 +175,48 @@ def test_headcount_alone_enables_the_participation_check(tmp_path, catalog):
     assert status == 1
     status, _, _ = run(*arguments, "--headcount", "150")
     assert status == 0
+
+
+@pytest.mark.parametrize(
+    ("build", "code"),
+    [
+        (lambda base: sheet_stored_as(base, "xl/media/sheet1.bin"), "file_corrupt"),
+        (lambda base: long_shared_string(base, 60 * 1024 * 1024, 60), "file_too_large"),
+        (lambda base: wide_row(base, 20_000_000), "file_too_large"),
+    ],
+    ids=["sheet-in-media", "long-shared-string", "wide-row"],
+)
+def test_hostile_files_exit_2_with_their_file_finding(tmp_path, catalog, monkeypatch, build, code):
+    # Small uploads that once aborted or exhausted the process reading them (issue 12). The
+    # command reads in a limited child process: reading in this process would fail the test.
+    import plans.engine.roster
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("the workbook was read in the command's own process")
+
+    monkeypatch.setattr(plans.engine.roster, "read_table", not_here)
+    path = tmp_path / "hostile.xlsx"
+    path.write_bytes(build(Path(roster_of(tmp_path, [person(1), person(2)])).read_bytes()))
+    before = row_counts()
+    status, payload, _ = run(str(path), "--plan", PLAN, "--coverage-start", "2026-01-01", "--json")
+
+    assert status == 2
+    assert (payload["rows"], payload["valid_rows"], payload["fee_total"]) == (0, 0, "0.00")
+    [finding] = payload["findings"]
+    assert (finding["code"], finding["level"], finding["row"]) == (code, "error", None)
+    assert finding["message"]
+    assert row_counts() == before
+
+    # A good roster after them reads as usual.
+    status, payload, _ = run(
+        roster_of(tmp_path, [person(1)], "good.xlsx"),
+        "--plan",
+        PLAN,
+        "--coverage-start",
+        "2026-01-01",
+        "--json",
+    )
+    assert (status, payload["valid_rows"]) == (0, 1)
 
 
 def test_nothing_is_written_whatever_the_outcome(tmp_path, world):

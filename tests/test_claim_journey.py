@@ -13,8 +13,8 @@ from django.urls import reverse
 from claims.models import Claim, ClaimDocument, PaymentBatch, Payout
 from tests import factories
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+PDF = factories.pdf_document()
+PNG = factories.png_document()
 HOSPITAL = {
     "benefit": "hospital_allowance",
     "admission_date": "2026-03-01",

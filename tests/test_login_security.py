@@ -29,13 +29,21 @@ def logged_in(client: Client) -> bool:
 # --- lockout -------------------------------------------------------------------------------------
 
 
-def test_settings_lock_out_by_username_and_address():
+def test_settings_lock_out_by_pair_account_and_address():
     assert settings.AXES_ENABLED
     assert settings.AUTHENTICATION_BACKENDS[0] == "axes.backends.AxesStandaloneBackend"
     assert settings.AXES_FAILURE_LIMIT == 5
+    assert settings.AXES_ACCOUNT_FAILURE_LIMIT == 10
+    assert settings.AXES_ADDRESS_FAILURE_LIMIT == 30
     assert settings.AXES_COOLOFF_TIME.total_seconds() == 30 * 60
-    assert settings.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
+    assert settings.AXES_LOCKOUT_PARAMETERS == [
+        ["username", "ip_address"],
+        ["username"],
+        ["ip_address"],
+    ]
+    assert settings.AXES_HANDLER == "mutualaid.security.LoginLimitsHandler"
     assert settings.AXES_RESET_ON_SUCCESS
+    assert settings.TRUSTED_PROXIES == []
 
 
 def test_five_wrong_passwords_lock_the_account_even_for_the_right_one(client, world):
@@ -80,15 +88,131 @@ def test_a_successful_login_clears_the_count(client, world):
     assert attempt(client, world.clerk_a, PASSWORD).status_code == 302
 
 
-def test_behind_the_proxy_the_address_is_the_one_the_proxy_appended(rf, settings):
+PROXY = "10.0.0.1"
+SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+
+def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(rf, settings):
     from mutualaid.security import client_ip
 
-    request = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9")
-    settings.SECURE_PROXY_SSL_HEADER = None
-    assert client_ip(request) == "10.0.0.1"  # no proxy: the header is the client's to invent
-    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SECURE_PROXY_SSL_HEADER = SSL_HEADER
+    forwarded = "1.2.3.4, 203.0.113.9"
+    request = rf.get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded)
+    settings.TRUSTED_PROXIES = []
+    assert client_ip(request) == PROXY  # nobody trusted: the header is anyone's to invent
+    settings.TRUSTED_PROXIES = ["10.0.0.1/32"]
+    # The entry the proxy appended (the right-most); the one left of it is the client's claim.
     assert client_ip(request) == "203.0.113.9"
-    assert client_ip(rf.get("/", REMOTE_ADDR="10.0.0.1")) == "10.0.0.1"
+    assert client_ip(rf.get("/", REMOTE_ADDR=PROXY)) == PROXY
+    # The same header from a peer that is not a trusted proxy changes nothing.
+    direct = rf.get("/", REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(direct) == "198.51.100.7"
+
+
+def test_through_a_chain_of_trusted_proxies_the_rightmost_untrusted_hop_is_the_client(rf, settings):
+    from mutualaid.security import client_ip
+
+    settings.TRUSTED_PROXIES = ["10.0.0.0/24", "fd00::/64"]
+
+    def seen(remote: str, forwarded: str) -> str:
+        return client_ip(rf.get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded))
+
+    assert seen("10.0.0.2", "6.6.6.6, 203.0.113.9, 10.0.0.3") == "203.0.113.9"
+    assert seen("fd00::1", "2001:db8::7, fd00::2") == "2001:db8::7"
+    assert seen("::ffff:10.0.0.2", "::ffff:203.0.113.9") == "203.0.113.9"
+    # Something no proxy writes: the last hop a trusted proxy vouched for stands.
+    assert seen("10.0.0.2", "203.0.113.9, not-an-address, 10.0.0.3") == "10.0.0.3"
+    assert seen("10.0.0.2", "") == "10.0.0.2"
+    assert seen("not-an-address", "203.0.113.9") == ""
+
+
+def _proxied(forwarded: str) -> Client:
+    return Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded)
+
+
+def test_rotating_x_forwarded_for_from_an_untrusted_peer_does_not_escape_the_lockout(
+    world, settings
+):
+    """The reported bypass: behind SECURE_PROXY_SSL_HEADER, a new X-Forwarded-For on every try.
+    From a peer that is not a trusted proxy the header is ignored: the fifth wrong password
+    locks the username at the peer's own address, and the right one is refused after it."""
+    settings.SECURE_PROXY_SSL_HEADER = SSL_HEADER
+    settings.TRUSTED_PROXIES = ["10.0.0.1/32"]
+    statuses = []
+    for i in range(5):
+        client = Client(REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR=f"203.0.113.{i + 1}")
+        statuses.append(attempt(client, world.clerk_a, "wrong-password").status_code)
+    assert statuses == [200, 200, 200, 200, 429]
+    last = Client(REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="203.0.113.99")
+    assert attempt(last, world.clerk_a, PASSWORD).status_code == 429
+    assert not logged_in(last)
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"198.51.100.7"}
+
+
+def test_through_the_trusted_proxy_many_addresses_still_lock_the_account(world, settings):
+    """The same attack through the real proxy, each try from a new client address: after
+    AXES_ACCOUNT_FAILURE_LIMIT (10) wrong passwords the account is locked from everywhere, so
+    the 40 guesses of the report never happen and the right password is refused."""
+    settings.SECURE_PROXY_SSL_HEADER = SSL_HEADER
+    settings.TRUSTED_PROXIES = ["10.0.0.1/32"]
+    statuses = [
+        attempt(_proxied(f"6.6.6.6, 203.0.113.{i + 1}"), world.clerk_a, "wrong").status_code
+        for i in range(12)
+    ]
+    assert statuses == [200] * 9 + [429] * 3
+    # Each try was counted against the address the proxy saw, not the invented one.
+    addresses = set(AccessAttempt.objects.values_list("ip_address", flat=True))
+    assert addresses == {f"203.0.113.{i + 1}" for i in range(12)}
+    fresh = _proxied("203.0.113.200")
+    assert attempt(fresh, world.clerk_a, PASSWORD).status_code == 429
+    assert not logged_in(fresh)
+    # Another account, through the same proxy, is not affected.
+    other = _proxied("203.0.113.1")
+    assert attempt(other, world.clerk_b, PASSWORD).status_code == 302 and logged_in(other)
+
+
+def test_an_account_is_locked_after_ten_failures_from_different_addresses(world):
+    for i in range(9):
+        client = Client(REMOTE_ADDR=f"192.0.2.{i + 1}")
+        assert attempt(client, world.clerk_a, "wrong-password").status_code == 200
+    tenth = Client(REMOTE_ADDR="192.0.2.100")
+    assert attempt(tenth, world.clerk_a, "wrong-password").status_code == 429
+    # From an address never used before: locked too, right password or not.
+    fresh = Client(REMOTE_ADDR="192.0.2.200")
+    response = attempt(fresh, world.clerk_a, PASSWORD)
+    assert response.status_code == 429 and 'id="lockout"' in response.content.decode()
+    assert not logged_in(fresh)
+    # Once the cool-off has passed, the account opens again.
+    past = timezone.now() - settings.AXES_COOLOFF_TIME - timezone.timedelta(minutes=1)
+    AccessAttempt.objects.update(attempt_time=past)
+    assert attempt(fresh, world.clerk_a, PASSWORD).status_code == 302
+
+
+def test_an_address_is_locked_after_thirty_failures_across_usernames(world):
+    """Password spraying: one guess for each of many usernames from one address. The limit is
+    higher than an account's, for a union office whose clerks share one NAT address."""
+    office = Client(REMOTE_ADDR="198.51.100.20")
+    for i in range(29):
+        response = office.post(reverse("login"), {"username": f"guess{i}", "password": "x"})
+        assert response.status_code == 200, i
+    # A successful sign-in of someone else from the address does not clear its count.
+    colleague = Client(REMOTE_ADDR="198.51.100.20")
+    assert attempt(colleague, world.clerk_b, PASSWORD).status_code == 302
+    thirtieth = office.post(reverse("login"), {"username": "guess29", "password": "x"})
+    assert thirtieth.status_code == 429
+    # Now every account is refused from that address, right password or not...
+    late = Client(REMOTE_ADDR="198.51.100.20")
+    assert attempt(late, world.clerk_a, PASSWORD).status_code == 429
+    assert not logged_in(late)
+    # ...and not from another.
+    home = Client(REMOTE_ADDR="198.51.100.21")
+    assert attempt(home, world.clerk_a, PASSWORD).status_code == 302
+
+
+def test_a_very_long_username_is_counted_not_a_server_error(client, world):
+    response = client.post(reverse("login"), {"username": "a" * 10_000, "password": "x"})
+    assert response.status_code == 200
+    assert AccessAttempt.objects.get().username == "a" * 150
 
 
 # --- idle timeout --------------------------------------------------------------------------------

@@ -31,13 +31,20 @@ ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = Path(__file__).resolve().parent / "migration_snapshots"
 TEST_SECRET = "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 
-NEW_MIGRATIONS = {
+# The move itself; later migrations (every one in the code) must be applied too.
+MOVE_MIGRATIONS = {
     ("auditlog", "0001_initial"),
     ("organisation", "0001_initial"),
     ("organisation", "0002_content_types_moved"),
     ("enrollment", "0006_people_and_audit_moved_out"),
     ("claims", "0007_unions_in_organisation"),
     ("plans", "0003_office_in_organisation"),
+}
+MOVED_TYPES = {
+    ("enrollment", "union"): ("organisation", "union"),
+    ("enrollment", "user"): ("organisation", "user"),
+    ("enrollment", "member"): ("organisation", "member"),
+    ("enrollment", "auditentry"): ("auditlog", "auditentry"),
 }
 # Permissions are named by their model's app: the moved models' now carry the new label.
 RELABELLED = {
@@ -63,6 +70,10 @@ with connection.cursor() as cursor:
         counts[table] = cursor.fetchone()[0]
     cursor.execute("SELECT app, name FROM django_migrations")
     migrations = sorted(cursor.fetchall())
+    cursor.execute("SELECT app_label, model FROM django_content_type")
+    content_types = sorted(cursor.fetchall())
+from django.db.migrations.loader import MigrationLoader
+graph_nodes = sorted(MigrationLoader(connection).graph.nodes)
 schema = {}
 for table in sorted(connection.introspection.table_names()):
     with connection.cursor() as cursor:
@@ -78,6 +89,8 @@ for table in sorted(connection.introspection.table_names()):
 state = {
     "counts": counts,
     "migrations": migrations,
+    "graph_nodes": graph_nodes,
+    "content_types": content_types,
     "schema": schema,
     "samples": {
         "members": [[m.pk, m.id_number, m.bank_card, m.id_number_digest] for m in Member.objects.order_by("pk")[:25]],
@@ -146,11 +159,26 @@ def _fresh_schema(database_url: str, data_dir: Path) -> dict:
 
 
 def _check(before: dict, after: dict, fresh_schema: dict) -> None:
-    # Every row is still there, in every table (only the migration history grew).
-    expected_counts = dict(before["counts"])
-    expected_counts["django_migrations"] += len(NEW_MIGRATIONS)
-    assert after["counts"] == expected_counts
-    assert NEW_MIGRATIONS.issubset(tuple(m) for m in after["migrations"])
+    # Every migration of this code is applied, the move's among them.
+    applied = {tuple(m) for m in after["migrations"]}
+    assert applied == {tuple(m) for m in after["graph_nodes"]}
+    assert MOVE_MIGRATIONS.issubset(applied)
+    # Every row is still there, in every table that was there before.
+    bookkeeping = {"django_migrations", "django_content_type", "auth_permission"}
+    for table, count in before["counts"].items():
+        if table not in bookkeeping:
+            assert after["counts"][table] == count, table
+    # Tables added since hold nothing yet.
+    for table in set(after["counts"]) - set(before["counts"]):
+        assert after["counts"][table] == 0, table
+    # Every content type is kept (the moved ones relabelled); new models add their own, with
+    # Django's four permissions each.
+    old_types = {MOVED_TYPES.get(tuple(t), tuple(t)) for t in before["content_types"]}
+    new_types = {tuple(t) for t in after["content_types"]} - old_types
+    assert old_types <= {tuple(t) for t in after["content_types"]}
+    assert after["counts"]["auth_permission"] == (
+        before["counts"]["auth_permission"] + 4 * len(new_types)
+    )
     # Encrypted values still decrypt to what they were; digests still find people.
     assert after["samples"] == before["samples"]
     assert after["found_by_digest"] == 1

@@ -30,13 +30,14 @@ from django.utils import timezone
 
 from claims.models import Claim, ClaimDocument, NoticeBundle, PaymentBatch, Payout
 from enrollment.models import Roster
+from mutualaid.outbox.models import Job
 from organisation.models import User
 from plans import services as plan_services
 from plans.models import Plan
 from tests import factories
 from tests.test_roster_journey import good_rows, upload, workbook
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = factories.pdf_document()
 PASSWORD = "pw-for-tests"  # tests.factories.UserFactory's password
 
 CLERK = (User.Role.CLERK,)
@@ -127,6 +128,10 @@ PAGES: dict[str, Page] = {
         get=False, post=True, scope="unit", roles=OFFICE, kwargs=_pk("roster")
     ),
     "oversight:dashboards": Page(roles=DASHBOARD),
+    "oversight:background_work": Page(roles=OFFICE),
+    "oversight:background_work_retry": Page(
+        get=False, post=True, scope="unit", roles=OFFICE, kwargs=_pk("job")
+    ),
     "oversight:audit_log": Page(roles=AUDIT, owner="auditor"),
     "oversight:audit_export": Page(roles=AUDIT, owner="auditor"),
     "oversight:dashboard_export": Page(
@@ -365,8 +370,18 @@ def site(world, django_capture_on_commit_callbacks):
         "clerk_b": world.clerk_b,
         "county_staff_b": factories.UserFactory(role=User.Role.COUNTY_STAFF, union=world.county_b),
     }
+    # Failed background work about unit A's roster, for the retry page.
+    job = Job.objects.create(
+        name="enrollment.tasks.roster_certificates",
+        args=[roster.pk],
+        subject=f"roster:{roster.pk}",
+        union=world.unit_a,
+        state=Job.State.FAILED,
+        attempts=3,
+    )
     return SimpleNamespace(
         world=world,
+        job=job,
         unit=world.unit_a,
         member=world.member_a,
         plan=plan,

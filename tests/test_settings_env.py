@@ -93,6 +93,11 @@ def test_personal_data_keys_are_checked_and_derived_only_in_debug(tmp_path):
         ("ROSTER_MAX_UPLOAD_MB", "twenty", "ROSTER_MAX_UPLOAD_MB='twenty' is not a whole number"),
         ("ROSTER_MAX_UPLOAD_MB", "0", "must be at least 1"),
         ("DATABASE_URL", "nosuchdb://x", "DATABASE_URL cannot be used"),
+        ("TRUSTED_PROXIES", "proxy.local", "TRUSTED_PROXIES: 'proxy.local' is not an IP"),
+        ("TRUSTED_PROXIES", "10.0.0.1/8", "TRUSTED_PROXIES: '10.0.0.1/8' is not an IP"),
+        ("AXES_ACCOUNT_FAILURE_LIMIT", "3", "AXES_ACCOUNT_FAILURE_LIMIT=3 must be at least 5"),
+        ("AXES_ADDRESS_FAILURE_LIMIT", "9", "AXES_ADDRESS_FAILURE_LIMIT=9 must be at least 10"),
+        ("REVEAL_LIMIT_PER_DAY", "5", "REVEAL_LIMIT_PER_DAY=5 must be at least 10"),
     ],
 )
 def test_bad_values_stop_start_up_with_a_clear_message(tmp_path, name, value, message):
@@ -225,3 +230,61 @@ def settings_name(name: str) -> str:
     from django.conf import settings
 
     return getattr(settings, name)
+
+
+# --- behind the proxy: docker-compose.yml -------------------------------------------------------
+
+COMPOSE = ROOT / "docker-compose.yml"
+
+
+def _compose() -> dict:
+    import yaml
+
+    return yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+
+
+def test_behind_a_proxy_the_trusted_proxies_must_be_named(tmp_path):
+    env = dict(PRODUCTION, SECURE_PROXY_SSL_HEADER="true")
+    result = manage("check", env=env, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "set TRUSTED_PROXIES" in result.stderr
+
+
+def test_compose_publishes_only_the_proxy_and_web_stays_internal():
+    compose = _compose()
+    services = compose["services"]
+    published = sorted(name for name, service in services.items() if service.get("ports"))
+    assert published == ["proxy"]
+    web = services["web"]
+    assert "ports" not in web and web["expose"] == ["8000"]
+    assert web["networks"] == ["backend"]
+    backend = compose["networks"]["backend"]
+    assert backend["internal"] is True
+    # Every service but the proxy lives on the internal network only.
+    for name, service in services.items():
+        if name != "proxy":
+            assert service["networks"] == ["backend"], name
+    proxy = services["proxy"]
+    assert set(proxy["networks"]) == {"backend", "edge"}
+    assert "web:8000" in proxy["command"]
+
+
+def test_compose_trusts_exactly_the_proxys_address_and_the_portal_starts_with_it(tmp_path):
+    import ipaddress
+
+    compose = _compose()
+    services = compose["services"]
+    web_env = services["web"]["environment"]
+    proxy_address = services["proxy"]["networks"]["backend"]["ipv4_address"]
+    subnet = compose["networks"]["backend"]["ipam"]["config"][0]["subnet"]
+    assert ipaddress.ip_address(proxy_address) in ipaddress.ip_network(subnet)
+    assert web_env["SECURE_PROXY_SSL_HEADER"] == "true"
+    assert web_env["TRUSTED_PROXIES"] == proxy_address
+    # The web's own settings (secrets from .env replaced by the test's) pass `check --deploy`.
+    env = dict(PRODUCTION)
+    env.update({k: str(v) for k, v in web_env.items() if "${" not in str(v) and k != "DATA_DIR"})
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    script = "from django.conf import settings; print(settings.TRUSTED_PROXIES)"
+    shown = manage("shell", "--no-imports", "-c", script, env=env, tmp_path=tmp_path)
+    assert shown.stdout.strip().splitlines()[-1] == f"['{proxy_address}/32']"

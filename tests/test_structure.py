@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mutualaid.jobs import task_named
+from mutualaid.outbox.jobs import task_named
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_PACKAGES = ["mutualaid", "organisation", "plans", "enrollment", "claims", "oversight", "demo"]

@@ -9,13 +9,16 @@ and 1.9 GB. Instead the package is copied part by part and only what must change
 the roster sheet's XML is streamed in 1 MB chunks and only rows with findings are parsed;
 styles.xml gains the fills and cell formats (each cloned from the cell's own format, so fonts,
 borders and number formats stay); a comments part and its legacy VML drawing are created or
-extended; and a summary sheet is written as raw XML. Formulas, other sheets, drawings and
-everything else pass through untouched, and no formula is evaluated.
+extended; and a summary sheet is written as raw XML. Other sheets, drawings and the rest pass
+through, and no formula is evaluated. What would run when office staff open the file does not:
+formulas (each cell keeps its cached value), external links, data connections, macros,
+controls, and rules or names that call a function (``inert``).
 
 The modules, each importing only those listed before it:
 
 * ``base``: sheet names, colours and limits, and helpers for editing XML as text;
 * ``package``: the zip package: parts, relationships, content types, copying entries;
+* ``inert``: what is dropped or rewritten so that the copy runs nothing when opened;
 * ``styles``: the fills and cell formats added to styles.xml;
 * ``sheet``: streaming the roster sheet and colouring the cells with findings;
 * ``comments``: the comments part and its legacy VML drawing;

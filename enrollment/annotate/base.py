@@ -32,6 +32,13 @@ _R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 _BAD_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# One token of XML: a comment, a processing instruction, CDATA, or a tag (groups: "/" of a
+# closing tag, the name, the attributes, "/" of an empty element).
+_TAG = re.compile(
+    rb"<!--.*?-->|<\?.*?\?>|<!\[CDATA\[.*?\]\]>"
+    rb"""|<(/?)([\w:.-]+)((?:[^>"']|"[^"]*"|'[^']*')*?)(/?)>""",
+    re.S,
+)
 
 
 def _esc(text: object, *, quote: bool = False) -> str:

@@ -1,7 +1,8 @@
 """Surgery on the .xlsx zip package: its parts, their relationships and content types.
 
-The package is copied part by part and only what must change is rewritten; formulas, other
-sheets, drawings and everything else pass through untouched, and no formula is evaluated.
+The package is copied part by part and only what must change is rewritten: the marked sheet,
+and whatever ``inert`` takes out so that the copy runs nothing; other sheets' values, drawings
+and the rest pass through untouched, and no formula is evaluated.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ _CT_COMMENTS = "application/vnd.openxmlformats-officedocument.spreadsheetml.comm
 _CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
 _CT_VML = "application/vnd.openxmlformats-officedocument.vmlDrawing"
 _SHEET_KINDS = ("/worksheet", "/chartsheet", "/dialogsheet")
+_CELL_SHEET_KINDS = ("/worksheet", "/xlMacrosheet", "/xlIntlMacrosheet")
 
 
 def _rels_name(part: str) -> str:

@@ -1,6 +1,6 @@
 """The roster sheet of the annotated roster: its XML is streamed in 1 MB chunks and only rows
 with findings are parsed, their cells given the marked formats; other sheets are copied with
-their tabs unselected.
+their tabs unselected. Every sheet with cells loses its formulas on the way (``inert``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import IO
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.cell import range_boundaries
 
-from enrollment.annotate.base import _R, CHUNK, LAST_ROW, _decode, _set_attr
+from enrollment.annotate.base import _R, _TAG, CHUNK, LAST_ROW, _decode, _set_attr
+from enrollment.annotate.inert import inert_cells, inert_tail
 from enrollment.annotate.styles import _Styles
 from plans.engine.findings import ERROR, WARNING
 
@@ -35,11 +36,6 @@ _SHEET_DATA = re.compile(rb"<(\w+:)?sheetData\b[^>]*?(/?)>")
 _ROW = re.compile(rb"<(?:\w+:)?row\b[^>]*?(?:/>|>.*?</(?:\w+:)?row>)", re.S)
 _CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
 _HAS_VALUE = re.compile(rb"<(?:\w+:)?(?:v|is|f)\b")
-_TAG = re.compile(
-    rb"<!--.*?-->|<\?.*?\?>|<!\[CDATA\[.*?\]\]>"
-    rb"""|<(/?)([\w:.-]+)((?:[^>"']|"[^"]*"|'[^']*')*?)(/?)>""",
-    re.S,
-)
 # Worksheet children that must come after <legacyDrawing> (mc:AlternateContent wraps controls
 # and OLE objects in files written by Excel).
 _AFTER_LEGACY = {
@@ -117,28 +113,31 @@ class _SheetRewriter:
                 raise ValueError("工作表缺少数据区（sheetData）")
             buf += chunk
         dst.write(self._head(buf[: start.start()]))
-        p = self.p
+        # The rows are in the main namespace, whatever the root element is called (a macro
+        # sheet's is not <worksheet>).
+        p = self.p = start.group(1) or b""
         rest = buf[start.end() :]
         if start.group(2):
             dst.write(b"<%ssheetData>%s</%ssheetData>" % (p, self._missing(LAST_ROW + 1), p))
-            depth = 0
+            tail, depth = inert_tail(rest + src.read()), 0
         else:
             dst.write(buf[start.start() : start.end()])
             close, opener = b"</%ssheetData>" % p, b"<%srow" % p
+            # Formulas are dropped row by row (``inert``), before the rows are marked.
             while (end := rest.find(close)) < 0:
                 cut = rest.rfind(opener)
                 if cut > 0:
-                    dst.write(self._rows(rest[:cut]))
+                    dst.write(self._rows(inert_cells(rest[:cut])))
                     rest = rest[cut:]
                 chunk = src.read(CHUNK)
                 if not chunk:
                     raise ValueError("工作表不完整")
                 rest += chunk
-            dst.write(self._rows(rest[:end]))
+            dst.write(self._rows(inert_cells(rest[:end])))
             dst.write(self._missing(LAST_ROW + 1))
-            rest = rest[end:]
-            depth = 1
-        dst.write(self._tail(rest + src.read(), depth))
+            rest += src.read()
+            tail, depth = rest[end : end + len(close)] + inert_tail(rest[end + len(close) :]), 1
+        dst.write(self._tail(tail, depth))
 
     def _head(self, head: bytes) -> bytes:
         root = re.search(rb"<(\w+:)?worksheet\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>", head)

@@ -8,6 +8,7 @@ from openpyxl.utils import get_column_letter
 
 from enrollment.annotate.base import _MAIN, _R, LAST_ROW, MAX_LISTED, SUMMARY_TITLE, _esc
 from enrollment.annotate.styles import _Styles
+from mutualaid.exports import neutralise
 from plans.engine.findings import ERROR, WARNING, Finding
 
 _LEVEL_LABEL = {ERROR: "错误", WARNING: "提醒"}
@@ -91,7 +92,8 @@ def _summary_xml(
             if isinstance(value, int) and not isinstance(value, bool):
                 cells.append(f'<c r="{ref}"{s}><v>{value}</v></c>')
             elif value not in ("", None):
-                text = _esc(value)
+                # Inline strings are never formulas here, but the sheet may be saved as CSV.
+                text = _esc(neutralise(value))
                 cells.append(
                     f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
                 )

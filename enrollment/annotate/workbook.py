@@ -35,7 +35,9 @@ from enrollment.annotate.base import (
     _set_attr,
 )
 from enrollment.annotate.comments import _comments_xml, _next_idmap, _vml_xml
+from enrollment.annotate.inert import Inert, inert_workbook
 from enrollment.annotate.package import (
+    _CELL_SHEET_KINDS,
     _CT_COMMENTS,
     _CT_SHEET,
     _CT_STYLES,
@@ -106,7 +108,9 @@ def annotate_roster(
     comment sits on the first of them. File and unit findings (no row) appear only in the
     summary. Cells keep their formats apart from the fill; nothing else in the file changes,
     except that the marks of an earlier check (fills, comments and its summary sheet, which
-    is reused) are taken away first, since clerks fix the annotated file and upload it again.
+    is reused) are taken away first, since clerks fix the annotated file and upload it again,
+    and that nothing is left that would run when the file is opened: formulas give way to
+    their cached values, and external links, connections, macros and controls go (``inert``).
     """
     cells: dict[int, dict[int, _Mark]] = {}
     rows: dict[int, _Mark] = {}
@@ -179,6 +183,13 @@ def annotate_roster(
             for kind, target in wb_rels.values()
             if kind.endswith(_SHEET_KINDS) and target not in (sheet_part, summary_part)
         }
+        # Sheets with cells, whose formulas are dropped like the roster's (macro sheets too:
+        # their "formulas" are Excel 4 macros).
+        cell_sheets = {
+            target
+            for kind, target in wb_rels.values()
+            if kind.endswith(_CELL_SHEET_KINDS) and target not in (sheet_part, summary_part)
+        }
 
         styles_part = next((t for k, t in wb_rels.values() if k.endswith("/styles")), None)
         if styles_part is None or styles_part not in names:
@@ -192,6 +203,10 @@ def annotate_roster(
             styles = _Styles(None)
         else:
             styles = _Styles(_decode(zin.read(styles_part)))
+
+        # What must go so that the copy runs nothing when opened (see ``inert``).
+        keep = {workbook, sheet_part, *(sheet.part for sheet in sheets if sheet.part)}
+        inert = Inert.of(zin, keep=keep | {styles_part, strings or ""})
 
         sheet_rels = _relationships(zin, sheet_part)
         comments_part = next(
@@ -211,7 +226,11 @@ def annotate_roster(
             types = "[Content_Types].xml"
             zout.writestr(
                 _info(types, zin.getinfo(types)),
-                _content_types(_decode(zin.read(types)), defaults=defaults, overrides=overrides),
+                _content_types(
+                    inert.content_types(_decode(zin.read(types))),
+                    defaults=defaults,
+                    overrides=overrides,
+                ),
             )
             _stream(zin, zout, sheet_part, rewriter.run)
 
@@ -236,21 +255,30 @@ def annotate_roster(
             rewritten.add(_rels_name(sheet_part))
             for info in zin.infolist():
                 name = info.filename
-                if name in rewritten:
+                if name in rewritten or name in inert.dropped:
                     continue
                 if name == workbook:
-                    data = _workbook_xml(wb_text, insert=insert, active=active)
+                    data = _workbook_xml(inert_workbook(wb_text), insert=insert, active=active)
                     zout.writestr(_info(name, info), data)
                 elif name == _rels_name(workbook):
-                    data = _add_relationships(_decode(zin.read(name)), new_wb_rels).encode()
-                    zout.writestr(_info(name, info), data)
+                    text = inert.rels(name, _decode(zin.read(name)))
+                    zout.writestr(_info(name, info), _add_relationships(text, new_wb_rels).encode())
+                elif name in cell_sheets:
+                    _stream(zin, zout, name, _SheetRewriter({}, {}, styles, None).run)
                 elif name in other_sheets:
                     _stream(zin, zout, name, _copy_sheet_unselected)
+                elif name in inert.removed:
+                    zout.writestr(_info(name, info), inert.rels(name, _decode(zin.read(name))))
+                elif name in inert.rewrites:
+                    zout.writestr(_info(name, info), inert.rewrite(name, zin.read(name)))
                 else:
                     _stream(zin, zout, name, shutil.copyfileobj)
 
             def existing(part: str | None) -> str | None:
-                return _decode(zin.read(part)) if part in names else None
+                if part not in names:
+                    return None
+                text = _decode(zin.read(part))
+                return inert.rels(part, text) if part.endswith(".rels") else text
 
             zout.writestr(_info(summary_part), summary_xml)
             zout.writestr(_info(styles_part), styles.render())

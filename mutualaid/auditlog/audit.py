@@ -183,6 +183,8 @@ NOTES = {
     "bank_card_shown": _("Bank card number shown in full"),
     "payee_account_shown": _("Payee account shown in full"),
     "claim_form_bank_card": _("Bank card on file filled into a claim report form"),
+    "reveal_limit_minute": _("Not shown in full: the limit of %(limit)s numbers a minute reached"),
+    "reveal_limit_day": _("Not shown in full: the limit of %(limit)s numbers in 24 hours reached"),
     "document_opened": _("Claim document opened: %(requirement)s"),
     "claim_notice": _("Decision notice downloaded"),
     "roster_annotated": _("Annotated roster workbook downloaded (full ID numbers)"),
@@ -195,6 +197,7 @@ NOTES = {
     "documents_purged": _("Claim documents deleted %(days)s days after the claim closed"),
     "bundles_purged": _("Notice bundles deleted after %(days)s days"),
     "audit_exported": _("Audit log exported (%(count)s entries)"),
+    "job_retried": _("Failed background work tried again: %(work)s"),
 }
 
 
@@ -412,6 +415,7 @@ RECORD_TYPES = {
     "plan_version": _("Plan version"),
     "user": _("User"),
     "union": _("Union"),
+    "job": _("Background work"),
 }
 
 

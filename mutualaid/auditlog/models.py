@@ -28,6 +28,8 @@ class AuditEntry(models.Model):
         LOGIN = "login", _("Signed in")
         LOGOUT = "logout", _("Signed out")
         LOGIN_FAILED = "login_failed", _("Sign-in failed")
+        # A number not shown in full because the user reached the limit (mutualaid/reveals.py).
+        REFUSED = "refused", _("Refused: limit reached")
 
     class Source(models.TextChoices):
         WEB = "web", _("Web")

@@ -364,15 +364,17 @@ def test_default_filters_are_this_year_to_today_and_every_plan():
 
 
 def test_participation_counts_cover_in_force_on_the_last_day(world, two_plans):
-    jilin, _linyi = two_plans
+    jilin, linyi = two_plans
     world.unit_a.headcount = 4
     world.unit_a.save()
     # Cover for 2025 only: expired in 2026, though the enrollment is still marked active.
     factories.enroll(world.member_a, jilin, coverage_start=D(2025, 1, 1))
-    # One member holding two enrollments of 2026 (shares split over two rosters): counted once.
-    twice = factories.MemberFactory(union=world.unit_a)
-    factories.enroll(twice, jilin)
-    factories.enroll(twice, jilin, shares=2)
+    factories.enroll(factories.MemberFactory(union=world.unit_a), jilin)
+    # One member holding two enrollments of 2026 (shares split over two rosters; the Linyi
+    # accident plan allows up to 4 shares a person): counted once.
+    twice = factories.MemberFactory(union=world.unit_b)
+    factories.enroll(twice, linyi)
+    factories.enroll(twice, linyi, shares=2)
     # Cover from 1 July 2026 to 30 June 2027.
     factories.enroll(
         factories.MemberFactory(union=world.unit_a), jilin, coverage_start=D(2026, 7, 1)
@@ -394,6 +396,7 @@ def test_participation_counts_cover_in_force_on_the_last_day(world, two_plans):
     assert unit_a_on(D(2027, 1, 1)) == [name, 4, 1, Decimal("0.2500")]
     table = dashboards.participation(world.office_staff, period(D(2026, 1, 1), D(2026, 3, 31)))
     assert dashboards.day_text(D(2026, 3, 31)) in table.basis
+    assert by_first(table)["乙单位工会"].values[2:5] == [linyi.plan.name, 100, 1]
 
 
 def test_participation_per_chosen_plan(world, periods):

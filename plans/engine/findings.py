@@ -66,3 +66,13 @@ class Finding:
             "level": self.level,
             "message": self.message,
         }
+
+
+class RosterFileError(Exception):
+    """The file as a whole cannot be used; ``finding`` says why, in the contract's terms."""
+
+    def __init__(self, code: str, message: str, *, column: str | None = None, col=None):
+        self.finding = Finding(
+            code=code, level=ERROR, row=None, column=column, message=message, col=col
+        )
+        super().__init__(message)

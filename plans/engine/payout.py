@@ -61,6 +61,7 @@ from plans.engine.payout_judge import (
     _reject,
     add_months,
     coverage_end,
+    repeat_of,
 )
 from plans.engine.payout_terms import (
     ALREADY_PAID,
@@ -73,6 +74,7 @@ from plans.engine.payout_terms import (
     FLAG_BELOW_DEDUCTIBLE,
     FLAG_DUPLICATE,
     FLAG_NOTHING_PAYABLE,
+    FLAG_OTHER_COVER,
     FLAG_OVERLAP,
     FLAG_WORK_INJURY,
     GRADE_TOO_LOW,
@@ -103,6 +105,7 @@ __all__ = [
     "FLAG_BELOW_DEDUCTIBLE",
     "FLAG_DUPLICATE",
     "FLAG_NOTHING_PAYABLE",
+    "FLAG_OTHER_COVER",
     "FLAG_OVERLAP",
     "FLAG_WORK_INJURY",
     "GRADE_TOO_LOW",
@@ -126,6 +129,7 @@ __all__ = [
     "decide_many",
     "facts_from_json",
     "priors_from_json",
+    "repeat_of",
 ]
 
 

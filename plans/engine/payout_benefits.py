@@ -47,6 +47,7 @@ from plans.engine.payout_judge import (
     _percent,
     _period_cap,
     _reject,
+    _same_event,
     _shares_text,
     _stays,
     _waiting,
@@ -173,6 +174,7 @@ class _Illness(_Judge):
             raise FactsError(errors)
 
         notes: list[Note] = []
+        flags: list[str] = []
         day = (diagnosis - start).days
         tier = None
         if plan.covered(start, diagnosis, "确诊日期", notes):
@@ -202,9 +204,10 @@ class _Illness(_Judge):
                     f"本保障期已给付{self.label} {count} 次，每期限 {b.times_per_period} 次",
                 )
             )
+        _same_event(self.code, diagnosis, "确诊日期", prior, notes, flags)
         plan.deadline(diagnosis, facts.filed_date, "确诊日期", notes)
         if notes:
-            return _reject(notes)
+            return _reject(notes, flags)
 
         amount, label = tier
         total = quantize_money(amount * shares) if b.per_share else amount
@@ -261,6 +264,7 @@ class _Accident(_Judge):
             notes.append(
                 _note(NOT_COVERED, "工伤事故不在本计划保障范围内（本计划只保障非工伤意外）")
             )
+        _same_event(self.code, accident, "意外发生日期", prior, notes, flags)
         plan.deadline(accident, facts.filed_date, "意外发生日期", notes)
         if notes:
             return _reject(notes, flags, base)
@@ -273,7 +277,7 @@ class _Accident(_Judge):
             cap = base
             paid = ZERO
             for p in prior:
-                if p.benefit == self.code:
+                if p.benefit == self.code and not p.other_cover:
                     paid += p.amount
                     if p.applied_base is not None and p.applied_base > cap:
                         cap = p.applied_base
@@ -311,6 +315,8 @@ class _Reimbursement(_Judge):
         _grade(facts.hospital_grade, b.min_hospital_grade, "费用", notes)
         if b.event == "hospital_stay":
             _stays(self.code, facts.admission_date, facts.discharge_date, prior, notes, flags)
+        else:
+            _same_event(self.code, event, self.noun, prior, notes, flags)
         plan.deadline(event, facts.filed_date, self.noun, notes)
         if notes:
             return _reject(notes, flags)

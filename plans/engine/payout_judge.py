@@ -27,6 +27,12 @@ Choices the catalog leaves open (documented here and tested)
   a prior one of the same benefit (sharing more than a transfer day) is still decided and gets
   the flag ``stay_overlaps_prior_stay`` for staff. Another benefit for the same stay (an
   allowance and a reimbursement) is not a duplicate.
+* Payouts on another enrollment of the same member in the same plan (``other_cover``: cover that
+  overlaps this one, e.g. two rosters of two units) count for no cap or count, but one event is
+  paid once whatever cover it is claimed on: the same benefit for a stay that is the same as or
+  shares more than a transfer day with a stay paid on other cover, or, for a benefit without a
+  stay, for the same event day, is ``benefit_already_paid`` with the flag
+  ``paid_on_other_cover``. Staff who pay it anyway depart from the proposal and must say why.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from plans.engine.payout_terms import (
     DEADLINE_PASSED,
     FLAG_DUPLICATE,
     FLAG_NOTHING_PAYABLE,
+    FLAG_OTHER_COVER,
     FLAG_OVERLAP,
     GRADE_TOO_LOW,
     NOT_COVERED,
@@ -218,9 +225,13 @@ def _stays(
     flags: list[str],
 ) -> None:
     """Duplicate (rejected) and overlapping (flagged) stays among prior payouts of the same
-    benefit. Stays that only touch (discharge and the next admission on one day) are a
-    transfer, not an overlap."""
+    benefit, and stays already paid on other cover (rejected). Stays that only touch (discharge
+    and the next admission on one day) are a transfer, not an overlap."""
     for p in prior:
+        if p.other_cover:
+            if _repeats(p, code, admission, admission, discharge):
+                _paid_on_other_cover(p, f"同一次住院（{admission} 至 {discharge}）", notes, flags)
+            continue
         if p.benefit != code or p.admission_date is None or p.discharge_date is None:
             continue
         if p.admission_date == admission and p.discharge_date == discharge:
@@ -229,20 +240,85 @@ def _stays(
                 notes.append(
                     _note(ALREADY_PAID, f"同一次住院（{admission} 至 {discharge}）已经给付过")
                 )
-        elif (
-            p.admission_date < discharge
-            and admission < p.discharge_date
-            and FLAG_OVERLAP not in flags
+        elif FLAG_OVERLAP not in flags and _overlap(
+            p.admission_date, p.discharge_date, admission, discharge
         ):
             flags.append(FLAG_OVERLAP)
 
 
+def _same_event(
+    code: str,
+    event: datetime.date,
+    noun: str,
+    prior: Sequence[PriorPayout],
+    notes: list[Note],
+    flags: list[str],
+) -> None:
+    """A benefit without a stay already paid for the same event day on other cover (rejected)."""
+    for p in prior:
+        if p.other_cover and _repeats(p, code, event, None, None):
+            _paid_on_other_cover(p, f"同一事件（{noun} {event}）", notes, flags)
+
+
+def _paid_on_other_cover(p: PriorPayout, what: str, notes: list[Note], flags: list[str]) -> None:
+    if FLAG_OTHER_COVER in flags:
+        return
+    flags.append(FLAG_OTHER_COVER)
+    notes.append(
+        _note(
+            ALREADY_PAID,
+            f"{what}已在该会员同一计划的另一份参保上给付 {_yuan(p.amount)}元，不能重复给付",
+        )
+    )
+
+
+def _overlap(a1: datetime.date, d1: datetime.date, a2: datetime.date, d2: datetime.date) -> bool:
+    """Two stays share more than a transfer day (or are one and the same)."""
+    return (a1 == a2 and d1 == d2) or (a1 < d2 and a2 < d1)
+
+
+def _repeats(
+    p: PriorPayout,
+    code: str,
+    event: datetime.date | None,
+    admission: datetime.date | None,
+    discharge: datetime.date | None,
+) -> bool:
+    """Whether a claim of benefit ``code`` would pay ``p``'s event again: on any cover the same
+    stay; on other cover also an overlapping stay, or the same event day where there is no stay."""
+    if p.benefit != code:
+        return False
+    stay = admission is not None and discharge is not None
+    if stay and p.admission_date is not None and p.discharge_date is not None:
+        if p.admission_date == admission and p.discharge_date == discharge:
+            return True
+        return p.other_cover and _overlap(p.admission_date, p.discharge_date, admission, discharge)
+    return p.other_cover and event is not None and p.event_date == event
+
+
+def repeat_of(
+    benefit: str,
+    event: datetime.date | None,
+    admission: datetime.date | None,
+    discharge: datetime.date | None,
+    prior: Sequence[PriorPayout],
+) -> PriorPayout | None:
+    """The earlier payout that a claim of ``benefit`` for this event (and stay, if it is one)
+    would pay again, if any (see the module's notes on duplicate stays and other cover). Callers
+    use it to stop an approval that a proposal made before the earlier payout could not know
+    of."""
+    for p in prior:
+        if _repeats(p, benefit, event, admission, discharge):
+            return p
+    return None
+
+
 def _paid(code: str, prior: Sequence[PriorPayout]) -> tuple[int, Decimal]:
-    """How many prior payouts of this benefit paid something, and their total."""
+    """How many prior payouts of this benefit on this cover paid something, and their total."""
     count = 0
     total = ZERO
     for p in prior:
-        if p.benefit == code and p.amount > 0:
+        if p.benefit == code and p.amount > 0 and not p.other_cover:
             count += 1
             total += p.amount
     return count, total

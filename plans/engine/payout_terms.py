@@ -66,6 +66,9 @@ FLAG_DUPLICATE = "duplicate_stay"
 FLAG_WORK_INJURY = "work_injury_excluded"
 FLAG_BELOW_DEDUCTIBLE = "below_deductible"
 FLAG_NOTHING_PAYABLE = "nothing_payable"
+# The same stay or event was paid (or approved) on another enrollment of the member in the same
+# plan: overlapping cover must not pay one event twice.
+FLAG_OTHER_COVER = "paid_on_other_cover"
 
 # The benefit codes of the shipped vocabulary (the catalog's plans use exactly these). A code
 # that is one of them but missing from a plan is a decision (benefit_not_in_plan); a code that
@@ -180,7 +183,9 @@ class ClaimFacts:
 
 @dataclass(frozen=True, slots=True)
 class PriorPayout:
-    """An earlier payment on the same enrollment (the same coverage period)."""
+    """An earlier payment on the same enrollment (the same coverage period), or, with
+    ``other_cover``, on another enrollment of the same member in the same plan. Payments on
+    other cover count for nothing but spotting the same stay or event paid twice."""
 
     benefit: str
     amount: Decimal
@@ -188,6 +193,7 @@ class PriorPayout:
     admission_date: datetime.date | None = None
     discharge_date: datetime.date | None = None
     applied_base: Decimal | None = None
+    other_cover: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,13 @@ that out, the workbook is read with openpyxl's streaming read-only mode instead,
 but never holds more than a row. Formulas are never evaluated: both readers give the value Excel
 cached, and a formula without one reads as an empty cell.
 
+Reading (inspecting the package, finding the table, taking its rows) and checking are two
+steps. Given ``sandbox`` limits, the reading runs in a child process with those limits
+(``plans.engine.sandbox``): whatever a hostile file does to a reader there (abort, panic, run
+out of memory or time) comes back as a file-level refusal, and the caller's process never holds
+more than the rows. The worker and the ``check_roster`` command always read so; tests and the
+benchmark may read in-process.
+
 No Django here: the web flow, the worker, the command line and the benchmark all call this.
 """
 
@@ -45,16 +52,20 @@ from plans.engine.money import ZERO, format_money, quantize_money
 from plans.engine.roster_check import KEYS, RosterRow, RowChecker, participation_finding
 from plans.engine.roster_reader import (
     CORRUPT_MESSAGE,
+    VALUE_MAX_CHARS,
     Package,
     RosterFileError,
     inspect_package,
     read_source,
 )
 from plans.engine.rules import PlanRules
+from plans.engine.sandbox import CRASH, MEMORY, Limits, SandboxFailure, run_limited
 
 __all__ = [
     "DEFAULT_MAX_ROWS",
+    "VALUE_MAX_CHARS",
     "CheckResult",
+    "Limits",
     "RosterFileError",
     "RosterRow",
     "check_roster",
@@ -101,27 +112,23 @@ def check_roster(
     max_rows: int = DEFAULT_MAX_ROWS,
     progress: Callable[[int, int], None] | None = None,
     today: date | None = None,
+    sandbox: Limits | None = None,
 ) -> CheckResult:
     """Read and check a roster; raise RosterFileError when the file cannot be used at all.
 
     ``held_shares`` is called once, with every distinct well-formed ID of the file, and returns
-    the shares each already holds in this plan and coverage period. ``progress`` is called with
-    (rows checked, rows in total) about every 2,000 rows and once at the end.
+    the most shares each already holds in this plan on any day of the coverage period (cover
+    that overlaps the period counts, whenever it starts). ``progress`` is called with
+    (rows checked, rows in total) about every 2,000 rows and once at the end. With ``sandbox``,
+    the file is read in a child process with those limits (see the module docstring).
     """
     data = read_source(source, max_bytes)
-    package = inspect_package(data)
-    table = open_table(data, package)
+    if sandbox is None:
+        table = read_table(data, max_bytes=max_bytes, max_rows=max_rows)
+    else:
+        table = read_table_isolated(data, max_bytes=max_bytes, max_rows=max_rows, limits=sandbox)
     del data
-    try:
-        raw_rows = _collect_rows(table, max_rows)
-    finally:
-        table.close()
-    if not raw_rows:
-        raise RosterFileError(
-            "file_empty",
-            f"名单在第{table.header_row}行有表头，但下面没有任何人员数据。"
-            "请在表头下方逐行填写参保人员后重新上传。",
-        )
+    raw_rows, table.rows = table.rows, []
 
     checker = RowChecker(
         rules=rules,
@@ -185,8 +192,99 @@ def _finding_order(finding: Finding) -> tuple[int, int]:
 # --- reading the rows ------------------------------------------------------------------------
 
 
-def _collect_rows(table: Table, max_rows: int) -> list[tuple[int, tuple]]:
-    """The non-empty rows as (row number, cells in ``KEYS`` order), refusing too many."""
+@dataclass
+class RosterTable:
+    """What reading found: the table's place and columns, and its non-empty rows as
+    (row number, cells in ``KEYS`` order)."""
+
+    sheet_name: str
+    header_row: int
+    columns: dict[str, tuple[int, str]]
+    rows: list[tuple[int, tuple]]
+
+
+def read_table(data: bytes, *, max_bytes: int, max_rows: int = DEFAULT_MAX_ROWS) -> RosterTable:
+    """Judge the file, find its table and take its rows, in this process."""
+    data = read_source(data, max_bytes)
+    package = inspect_package(data)
+    table = open_table(data, package)
+    del data
+    try:
+        rows = _collect_rows(table, max_rows, capped=package.long_text)
+    finally:
+        table.close()
+    if not rows:
+        raise RosterFileError(
+            "file_empty",
+            f"名单在第{table.header_row}行有表头，但下面没有任何人员数据。"
+            "请在表头下方逐行填写参保人员后重新上传。",
+        )
+    return RosterTable(table.sheet_name, table.header_row, table.columns, rows)
+
+
+_MEMORY_MESSAGE = (
+    "读取这个文件需要的内存远远超出了参保名单可能需要的量（文件展开后的内容异常庞大），"
+    "出于安全原因已停止读取。请在Excel中把名单复制到新的工作簿，只保留名单本身，"
+    "保存为.xlsx后再上传。"
+)
+_TIME_MESSAGE = (
+    "读取这个文件用的时间远远超出了参保名单可能需要的时间（文件展开后的内容异常庞大或异常复杂），"
+    "出于安全原因已停止读取。请在Excel中把名单复制到新的工作簿，只保留名单本身，"
+    "保存为.xlsx后再上传。"
+)
+_CRASH_MESSAGE = (
+    "读取这个文件时，读取程序出错停止了：文件可能已损坏，或者结构异常。"
+    "请在Excel中打开文件，把名单复制到新的工作簿并保存为.xlsx后再上传；如果仍然不行，"
+    "请把文件交给办事处。"
+)
+
+
+def read_table_isolated(
+    data: bytes, *, max_bytes: int, max_rows: int = DEFAULT_MAX_ROWS, limits: Limits
+) -> RosterTable:
+    """``read_table`` in a child process with ``limits``; whatever stops the child is a
+    file-level refusal (``file_too_large`` for memory and time, ``file_corrupt`` otherwise)."""
+    try:
+        answer = run_limited(
+            "plans.engine.roster:_read_table_answer",
+            data,
+            max_bytes=max_bytes,
+            max_rows=max_rows,
+            limits=limits,
+            # The fast reader's library is loaded before the limits; openpyxl, rarely needed,
+            # only when it is.
+            preload=("python_calamine",),
+        )
+    except SandboxFailure as failure:
+        if failure.kind == MEMORY:
+            raise RosterFileError("file_too_large", _MEMORY_MESSAGE) from failure
+        if failure.kind == CRASH:
+            raise RosterFileError("file_corrupt", _CRASH_MESSAGE) from failure
+        raise RosterFileError("file_too_large", _TIME_MESSAGE) from failure
+    if "refused" in answer:
+        code, message, column, col = answer["refused"]
+        raise RosterFileError(code, message, column=column, col=col)
+    sheet_name, header_row, columns, rows = answer["table"]
+    return RosterTable(
+        sheet_name, header_row, {key: tuple(where) for key, where in columns.items()}, rows
+    )
+
+
+def _read_table_answer(data: bytes, *, max_bytes: int, max_rows: int) -> dict:
+    """The child's side of ``read_table_isolated``: plain values only."""
+    try:
+        table = read_table(data, max_bytes=max_bytes, max_rows=max_rows)
+    except RosterFileError as refused:
+        finding = refused.finding
+        return {"refused": (finding.code, finding.message, finding.column, finding.col)}
+    return {"table": (table.sheet_name, table.header_row, table.columns, table.rows)}
+
+
+def _collect_rows(table: Table, max_rows: int, *, capped: bool = False) -> list[tuple[int, tuple]]:
+    """The non-empty rows as (row number, cells in ``KEYS`` order), refusing too many.
+
+    With ``capped`` (the file may hold text longer than ``VALUE_MAX_CHARS``), long values are
+    cut to that length."""
     # A missing column reads the None appended to every row, so one itemgetter serves all.
     positions = [
         table.columns[key][0] - table.offset if key in table.columns else -1 for key in KEYS
@@ -204,8 +302,29 @@ def _collect_rows(table: Table, max_rows: int) -> list[tuple[int, tuple]]:
                 "too_many_rows",
                 f"名单超过{max_rows}行，超出一次上传的上限。请把名单分成几个文件，分批上传。",
             )
+        if capped:
+            cells = _capped(cells)
         rows.append((number, cells))
     return rows
+
+
+def _capped(cells: tuple) -> tuple:
+    for value in cells:
+        if type(value) is str and len(value) > VALUE_MAX_CHARS:
+            break
+    else:
+        return cells
+    return tuple(_cap(value) if type(value) is str else value for value in cells)
+
+
+def _cap(value: str) -> str:
+    """The text trimmed and cut to VALUE_MAX_CHARS characters, with "…" after it. No roster
+    value is valid beyond that (a name has at most 30 characters, an ID 18), so a real roster
+    reads the same; a hostile one cannot make each row, and each message quoting a value, huge."""
+    if len(value) <= VALUE_MAX_CHARS:
+        return value
+    value = value.strip()
+    return value if len(value) <= VALUE_MAX_CHARS else value[:VALUE_MAX_CHARS] + "…"
 
 
 def _is_blank(cells: Sequence[object]) -> bool:

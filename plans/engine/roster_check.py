@@ -558,7 +558,8 @@ class RowChecker:
         held_shares: Callable[[list[str]], Mapping[str, int]],
         findings: list[Finding],
     ) -> None:
-        """Shares already held in this plan and period, in any union, count against the limit."""
+        """Shares already held in this plan, in any union, on any day of this period (by cover of
+        this period or by any cover overlapping it), count against the limit."""
         distinct = list(dict.fromkeys(i for i in ids if i is not None))
         held = held_shares(distinct)
         if not held:
@@ -573,7 +574,8 @@ class RowChecker:
                     row.row,
                     _ID,
                     "already_enrolled",
-                    f"该人员在本保障期已参加本计划{already}份，再加上本次{row.shares}份，"
+                    f"该人员在与本次保障期重叠的期间已参加本计划{already}份，"
+                    f"再加上本次{row.shares}份，"
                     f"超过每人最多{self.shares_max}份的限制。请删除该行或减少份数。",
                 )
 

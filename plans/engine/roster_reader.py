@@ -12,24 +12,50 @@ Two jobs, in this order, each of which can refuse the file with a file-level fin
    is refused after at most the declared number of bytes plus one chunk), must pass its CRC, and
    must not contain a DOCTYPE or entity declaration (so a "billion laughs" part never reaches an
    XML parser). The same pass measures how far the valued cells of each worksheet spread, which
-   decides the reader (see ``_SheetScan`` and ``plans.engine.roster``).
+   decides the reader (see ``plans.engine.roster_scan`` and ``plans.engine.roster``).
+
+Which parts are looked at is decided by what the readers would open, never by a part's name
+alone: every part that a relationship (``*.rels``) points to is scanned whatever it is called,
+and a worksheet is any part a workbook's ``<sheet>`` or worksheet relationship points to. A
+worksheet stored where pictures and binary data belong (``xl/media/``, ``*.bin``) is refused.
+
+The scan also bounds what a file may expand to once read, because a small file can hold a great
+deal of work for a reader: one shared string may be referenced by every cell (calamine copies it
+for each), and one row may hold millions of elements (openpyxl builds each row whole). So a shared
+string may not be longer than Excel allows a cell to be, a row may not have more elements or more
+XML than Excel's 16,384 columns could fill, and calamine is used only when the text it would copy
+for shared-string references stays small (see ``plans.engine.roster_scan``).
+
+These checks refuse the hostile files we know of. What they miss is caught by reading the file in
+a child process with memory and time limits (``plans.engine.sandbox``), where a crash of a reader
+becomes a refusal instead of the end of a worker.
 
 No Django here.
 """
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
+import posixpath
 import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 from xml.etree import ElementTree
 
-from plans.engine.findings import ERROR, Finding
+from plans.engine.findings import RosterFileError
+from plans.engine.roster_scan import (
+    COPY_TO_NEW,
+    VALUE_MAX_CHARS,
+    Scan,
+    SheetScan,
+    StringsScan,
+)
 
 # --- limits ----------------------------------------------------------------------------------
 
@@ -43,19 +69,7 @@ RATIO_CHECK_FROM = 1024 * 1024
 # Calamine holds every shared string in memory.
 MAX_SHARED_STRINGS = 96 * 1024 * 1024
 MAX_SMALL_PART = 8 * 1024 * 1024
-# Cells in calamine's dense rectangle (about 32 bytes each) before openpyxl is used instead.
-DENSE_CELL_LIMIT = 5_000_000
 _CHUNK = 1024 * 1024
-
-
-class RosterFileError(Exception):
-    """The file as a whole cannot be used; ``finding`` says why, in the contract's terms."""
-
-    def __init__(self, code: str, message: str, *, column: str | None = None, col=None):
-        self.finding = Finding(
-            code=code, level=ERROR, row=None, column=column, message=message, col=col
-        )
-        super().__init__(message)
 
 
 def _refuse(code: str, message: str, **kwargs) -> RosterFileError:
@@ -76,6 +90,10 @@ _DOCTYPE = (
 _NOT_XLSX = (
     "文件不是Excel工作簿（.xlsx）。请上传用Excel或WPS保存的参保名单，"
     "文件类型选“Excel工作簿(*.xlsx)”。"
+)
+_ODD_SHEET = (
+    "文件中的工作表存放在图片或二进制数据的位置，Excel保存的文件不会这样，出于安全原因不予读取。"
+    + COPY_TO_NEW
 )
 
 
@@ -134,10 +152,12 @@ _UNPARSED = re.compile(
 
 @dataclass
 class Package:
-    """What the inspection learnt: whether calamine may read every sheet in bounded memory."""
+    """What the inspection learnt: whether calamine may read every sheet in bounded memory,
+    and whether any cell may hold more than ``VALUE_MAX_CHARS`` characters of text."""
 
     dense_safe: bool = True
     worksheets: list[str] = field(default_factory=list)
+    long_text: bool = False
 
 
 def inspect_package(data: bytes) -> Package:
@@ -194,23 +214,174 @@ def inspect_package(data: bytes) -> Package:
     if not content_types & set(_WORKBOOK_TYPES):
         raise _refuse("file_not_xlsx", _not_spreadsheet_message(content_types))
 
-    worksheets = {p for p, ct in overrides.items() if ct.lower() == _WORKSHEET_TYPE}
-    shared = {p for p, ct in overrides.items() if ct.lower() == _SHARED_STRINGS_TYPE}
+    parts = _Parts(data, by_name, overrides)
+    worksheets, shared = parts.sheets_and_strings()
     package = Package()
-    for info in infos:
-        name = info.filename
-        if info is types_info or info.is_dir() or _UNPARSED.fullmatch(name):
-            continue
-        lowered = name.lower()
-        if lowered in shared and info.file_size > MAX_SHARED_STRINGS:
+    strings = StringsScan()
+    for key in sorted(shared):
+        info = by_name[key]
+        if info.file_size > MAX_SHARED_STRINGS:
             raise _refuse("file_corrupt", _BOMB)
-        is_sheet = lowered in worksheets or bool(_WORKSHEET_NAME.fullmatch(lowered))
-        scan = _SheetScan() if is_sheet else None
+        strings.start_part()
+        _scan_part(data, info, strings)
+    package.long_text = strings.longest > VALUE_MAX_CHARS
+    for key in sorted(worksheets):
+        info = by_name[key]
+        if info.is_dir() or _UNPARSED.fullmatch(key):
+            raise _refuse("file_corrupt", _ODD_SHEET)
+        scan = SheetScan(strings)
         _scan_part(data, info, scan)
-        if scan is not None:
-            package.worksheets.append(name)
-            package.dense_safe &= scan.dense_safe()
+        package.worksheets.append(info.filename)
+        package.dense_safe &= scan.dense_safe()
+        package.long_text |= scan.long_text
+    # No worksheet found where the readers look: they may still find one, so no dense reader.
+    package.dense_safe &= bool(package.worksheets)
+    done = parts.parsed | worksheets | shared
+    for info in infos:
+        key = info.filename.lower()
+        if info is types_info or info.is_dir() or key in done:
+            continue
+        if _UNPARSED.fullmatch(key) and key not in parts.targets:
+            continue
+        _scan_part(data, info, None)
     return package
+
+
+# --- relationships: which parts the readers open ----------------------------------------------
+
+_RELS_PART = re.compile(r"(?:(.*)/)?_rels/([^/]*)\.rels")
+# Relationship types (the last segment of the type's URI) whose targets no reader parses as
+# XML: pictures, embedded files, printer settings. Their targets are not scanned unless some
+# other relationship, a content type or their name says they are XML.
+_BINARY_TARGETS = frozenset(
+    {
+        "image",
+        "oleobject",
+        "package",
+        "printersettings",
+        "video",
+        "audio",
+        "media",
+        "hdphoto",
+        "thumbnail",
+    }
+)
+_SHEET_TYPES = frozenset(
+    {"worksheet", "chartsheet", "dialogsheet", "xlmacrosheet", "xlintlmacrosheet"}
+)
+
+
+@dataclass
+class _Relationship:
+    id: str
+    type: str
+    # The part names (lower case) the target may mean: resolved as the OPC specification says,
+    # and joined without resolving ``..``, as calamine does.
+    targets: tuple[str, ...]
+
+
+class _Parts:
+    """The package's relationships, read from every ``*.rels`` part, and what they point to."""
+
+    def __init__(self, data: bytes, by_name: dict[str, zipfile.ZipInfo], overrides: dict):
+        self.data = data
+        self.by_name = by_name
+        self.overrides = overrides
+        self.parsed: set[str] = set()
+        self.rels: dict[str, list[_Relationship]] = {}
+        self.targets: set[str] = set()
+        for key in sorted(by_name):
+            found = _RELS_PART.fullmatch(key)
+            if found is None or by_name[key].is_dir():
+                continue
+            folder = f"{found.group(1)}/" if found.group(1) else ""
+            source = folder + found.group(2)
+            relationships = list(self._relationships(key, folder))
+            self.rels[source] = relationships
+            for relationship in relationships:
+                if relationship.type not in _BINARY_TARGETS:
+                    self.targets.update(relationship.targets)
+
+    def _xml(self, key: str):
+        """A small part's root element, after the DOCTYPE check; marks the part as scanned."""
+        info = self.by_name[key]
+        if info.file_size > MAX_SMALL_PART:
+            raise _refuse("file_corrupt", _BOMB)
+        xml = b"".join(_inflate(self.data, info))
+        _refuse_doctype(xml, _encoding_of(xml))
+        self.parsed.add(key)
+        try:
+            # Safe: without a DOCTYPE (refused just above) expat has no entities to expand.
+            return ElementTree.fromstring(xml)  # noqa: S314
+        except ElementTree.ParseError:
+            raise _refuse("file_corrupt", CORRUPT_MESSAGE) from None
+
+    def _relationships(self, key: str, folder: str) -> Iterator[_Relationship]:
+        for element in self._xml(key).iter():
+            if _local(element.tag) != "Relationship":
+                continue
+            if element.get("TargetMode", "").lower() == "external":
+                continue
+            target = element.get("Target")
+            if not target:
+                continue
+            kind = element.get("Type", "").rstrip("/").rsplit("/", 1)[-1].lower()
+            yield _Relationship(element.get("Id", ""), kind, _resolve(folder, target))
+
+    def _existing(self, names: Iterable[str]) -> set[str]:
+        return {name for name in names if name in self.by_name}
+
+    def sheets_and_strings(self) -> tuple[set[str], set[str]]:
+        """The worksheets and shared-string parts any reader might open."""
+        overrides = self.overrides
+        workbooks = {p for p, ct in overrides.items() if ct.lower() in _WORKBOOK_TYPES}
+        workbooks.add("xl/workbook.xml")
+        folders = {"xl/"}
+        for relationship in self.rels.get("", []):
+            if relationship.type == "officedocument":
+                workbooks.update(relationship.targets)
+                # calamine opens "workbook.xml" and "sharedStrings.xml" in the folder of the
+                # package's main part, whatever the main part is called.
+                folders.update(_folder(target) for target in relationship.targets)
+        workbooks.update(folder + "workbook.xml" for folder in folders)
+        sheets = {p for p, ct in overrides.items() if ct.lower() == _WORKSHEET_TYPE}
+        sheets.update(key for key in self.by_name if _WORKSHEET_NAME.fullmatch(key))
+        shared = {p for p, ct in overrides.items() if ct.lower() == _SHARED_STRINGS_TYPE}
+        shared.update(folder + "sharedstrings.xml" for folder in folders)
+        for workbook in self._existing(workbooks):
+            ids = self._sheet_ids(workbook)
+            for relationship in self.rels.get(workbook, []):
+                if relationship.id in ids or relationship.type in _SHEET_TYPES:
+                    sheets.update(relationship.targets)
+                elif relationship.type == "sharedstrings":
+                    shared.update(relationship.targets)
+        # A part read above (a workbook, a relationships part) is scanned again if a reader
+        # may also open it as a sheet or as shared strings.
+        return self._existing(sheets), self._existing(shared)
+
+    def _sheet_ids(self, workbook: str) -> set[str]:
+        """The relationship ids a workbook's ``<sheet>`` elements name (in any attribute whose
+        local name is ``id``, as calamine reads them)."""
+        ids: set[str] = set()
+        for element in self._xml(workbook).iter():
+            if _local(element.tag) == "sheet":
+                ids.update(v for k, v in element.attrib.items() if _local(k) == "id")
+        return ids
+
+
+def _folder(name: str) -> str:
+    return name.rsplit("/", 1)[0] + "/" if "/" in name else ""
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
+
+
+def _resolve(folder: str, target: str) -> tuple[str, ...]:
+    target = unquote(target.split("#", 1)[0]).replace("\\", "/")
+    joined = target.lstrip("/") if target.startswith("/") else folder + target
+    resolved = posixpath.normpath(joined) if joined else joined
+    return tuple(dict.fromkeys((resolved.lower(), joined.lower())))
 
 
 def _macro_message() -> str:
@@ -366,135 +537,45 @@ def _patterns(encoding: str) -> tuple[bytes, tuple[bytes, ...]]:
     return "<!".encode(encoding), tuple(p.decode().encode(encoding) for p in _DECLARATIONS)
 
 
-def _refuse_doctype(buffer: bytes, encoding: str) -> None:
+def _refuse_doctype(buffer: bytes, encoding: str) -> bool:
+    """Refuse a DOCTYPE or ENTITY declaration; return whether the buffer has any ``<!``
+    (a comment or CDATA section, which Excel does not write in a worksheet)."""
     opener, patterns = _patterns(encoding)
-    if opener in buffer and any(pattern in buffer for pattern in patterns):
+    if opener not in buffer:
+        return False
+    if any(pattern in buffer for pattern in patterns):
         raise _refuse("file_corrupt", _DOCTYPE)
+    return True
 
 
-def _scan_part(data: bytes, info: zipfile.ZipInfo, scan: _SheetScan | None) -> None:
-    """Inflate one part (bounded, CRC-checked), refuse declarations, feed the sheet scan."""
+def _scan_part(data: bytes, info: zipfile.ZipInfo, scan: Scan | None) -> None:
+    """Inflate one part (bounded, CRC-checked), refuse declarations, feed the scan.
+
+    A scan always sees UTF-8: a part in UTF-16 (legal, but Excel never writes it) is transcoded
+    for it, and marks the scan unusual."""
     tail = b""
     encoding = ""
+    decoder = None
     for chunk in _inflate(data, info):
         if not encoding:
             encoding = _encoding_of(chunk)
             if scan is not None and encoding != "utf-8":
                 scan.unusual = True
+                decoder = codecs.getincrementaldecoder(encoding)()
         buffer = tail + chunk if tail else chunk
-        _refuse_doctype(buffer, encoding)
+        if _refuse_doctype(buffer, encoding) and scan is not None:
+            # A comment can hide a tag from a byte scan: no fast reader then.
+            scan.unusual = True
         if scan is not None:
+            if decoder is not None:
+                try:
+                    chunk = decoder.decode(chunk).encode("utf-8", "surrogatepass")
+                except UnicodeDecodeError:
+                    raise _refuse("file_corrupt", CORRUPT_MESSAGE) from None
             scan.feed(chunk)
         tail = buffer[-_OVERLAP:]
     if scan is not None:
         scan.finish()
-
-
-_ROOT = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?worksheet[\s>/]")
-_PREFIXED_CELL = re.compile(rb"<[A-Za-z_][\w.-]*:c[\s>/]")
-# A valued cell (not self-closing) in a row of five or more significant digits.
-_FAR_ROW = re.compile(rb'<c r="[A-Z]+0*([1-9][0-9]{4,})"[^>]*(?<!/)>')
-# A cell tag whose first attribute is not an upper-case A1 reference.
-_ODD_CELL = re.compile(rb'<c(?:>|/>|\s(?!r="[A-Z]))')
-# Rows up to here are not looked at one by one: they bound the rectangle well enough.
-_UNCHECKED_ROWS = 9_999
-# A tag longer than this is not something a spreadsheet program writes.
-_MAX_CARRY = 1024 * 1024
-_ROOT_SEARCH = 65536
-
-
-class _SheetScan:
-    """How far the valued cells of a worksheet spread, without parsing the XML.
-
-    Calamine allocates the rectangle from the first to the last valued cell. Its height is
-    bounded by the highest row number of a valued cell: only cells in rows of five or more digits
-    are looked at, the rows below bound it by 9,999. Its width is the highest column of a valued
-    cell, found by looking only at cells right of the widest one seen so far. Values are counted
-    too, so that repeating one reference cannot pile up cells either.
-
-    Anything unusual makes the scan give up, and the streaming reader is used: a cell written
-    without an upper-case ``r="A1"`` reference as its first attribute, or elements with a
-    namespace prefix (legal, but Excel and WPS write neither).
-
-    The XML is cut just before its last ``<`` in each chunk and the rest carried into the next,
-    so every tag is looked at whole, exactly once.
-    """
-
-    def __init__(self) -> None:
-        self.unusual = False
-        self.values = 0
-        self.max_row = 0
-        self.max_col = 0
-        self._started = False
-        self._seen = 0
-        self._carry = b""
-        self._columns = self._beyond(0)
-
-    @staticmethod
-    def _beyond(widest: int) -> re.Pattern[bytes]:
-        """Valued cells in a column right of ``widest`` (1-based): any of two or more letters,
-        or a single letter after the widest one."""
-        letter = chr(ord("A") + min(widest, 25)).encode()
-        return re.compile(rb'<c r="([A-Z]{2,}|[' + letter + rb'-Z])[0-9]+"[^>]*(?<!/)>')
-
-    def feed(self, chunk: bytes) -> None:
-        if self.unusual:
-            return
-        buffer = self._carry + chunk if self._carry else chunk
-        cut = buffer.rfind(b"<")
-        if cut <= 0:
-            self._carry = buffer
-        else:
-            self._carry = buffer[cut:]
-            self._look(buffer[:cut])
-        if len(self._carry) > _MAX_CARRY:
-            self.unusual = True
-
-    def finish(self) -> None:
-        if not self.unusual and self._carry:
-            self._look(self._carry)
-        self._carry = b""
-
-    def _look(self, body: bytes) -> None:
-        if not self._started:
-            self._seen += len(body)
-            root = _ROOT.search(body)
-            if root is None:
-                self.unusual = self._seen > _ROOT_SEARCH
-                return
-            if root.group(1):
-                self.unusual = True
-                return
-            self._started = True
-        if b":c" in body and _PREFIXED_CELL.search(body):
-            self.unusual = True
-            return
-        if _ODD_CELL.search(body):
-            self.unusual = True
-            return
-        self.values += body.count(b"<v>") + body.count(b"<is>")
-        far = _FAR_ROW.findall(body)
-        if far:
-            self.max_row = max(self.max_row, max(map(int, far)))
-        widest = self.max_col
-        for letters in self._columns.findall(body):
-            self.max_col = max(self.max_col, _column_number(letters))
-        if self.max_col != widest:
-            self._columns = self._beyond(self.max_col)
-
-    def dense_safe(self) -> bool:
-        if self.unusual:
-            return False
-        height = max(self.max_row, _UNCHECKED_ROWS)
-        return self.values <= DENSE_CELL_LIMIT and height * max(self.max_col, 1) <= DENSE_CELL_LIMIT
-
-
-def _column_number(letters: bytes) -> int:
-    """b"AB" -> 28 (1-based)."""
-    number = 0
-    for char in letters:
-        number = number * 26 + char - 64
-    return number
 
 
 # --- OLE compound files ----------------------------------------------------------------------

@@ -31,6 +31,18 @@ CODE_VALIDATOR = RegexValidator(
 )
 
 
+def row_formset(form: type[forms.Form], *, extra: int, most: int):
+    """A formset of the editor's rows (benefits, tiers, documents...) taking at most ``most``.
+
+    A posted row count above it is refused with a message instead of building that many forms:
+    Django would otherwise build up to 2,000 rows per list, and the lists nest (a benefit's
+    tiers and documents), so one crafted request could keep a server busy for minutes.
+    """
+    return forms.formset_factory(
+        form, extra=extra, can_delete=True, max_num=most, absolute_max=most, validate_max=True
+    )
+
+
 def money_field(label, *, required: bool = True, help_text: str = "", **kwargs):
     return forms.DecimalField(
         label=label,

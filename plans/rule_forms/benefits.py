@@ -25,6 +25,7 @@ from plans.rule_forms.base import (
     fraction_to_percent,
     money_field,
     percent_field,
+    row_formset,
 )
 
 HOSPITAL_GRADE_CHOICES = [(1, _("Grade 1")), (2, _("Grade 2")), (3, _("Grade 3"))]
@@ -73,8 +74,8 @@ class DocumentForm(_EditorForm):
     label = forms.CharField(label=_("Document"), max_length=200)
 
 
-TierFormSet = forms.formset_factory(TierForm, extra=1, can_delete=True)
-DocumentFormSet = forms.formset_factory(DocumentForm, extra=1, can_delete=True)
+TierFormSet = row_formset(TierForm, extra=1, most=30)
+DocumentFormSet = row_formset(DocumentForm, extra=1, most=30)
 
 # How each kind of benefit is stored: (rule key, kind of value), in the engine's canonical order.
 # The kinds say how a rule value becomes form fields and back; see _benefit_to_rule.
@@ -354,7 +355,7 @@ class BenefitForm(_EditorForm):
         return data
 
 
-BenefitFormSet = forms.formset_factory(BenefitForm, extra=0, can_delete=True)
+BenefitFormSet = row_formset(BenefitForm, extra=0, most=20)
 
 
 @dataclass

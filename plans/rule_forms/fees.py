@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from plans.rule_forms.base import _EditorForm, money_field
+from plans.rule_forms.base import _EditorForm, money_field, row_formset
 
 
 class FeesForm(_EditorForm):
@@ -22,4 +22,4 @@ class SubsidyForm(_EditorForm):
     amount_per_member = money_field(_("Subsidy per member (yuan)"))
 
 
-SubsidyFormSet = forms.formset_factory(SubsidyForm, extra=1, can_delete=True)
+SubsidyFormSet = row_formset(SubsidyForm, extra=1, most=20)

@@ -5,7 +5,13 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from plans.rule_forms.base import CODE_VALIDATOR, _EditorForm, checkboxes, percent_field
+from plans.rule_forms.base import (
+    CODE_VALIDATOR,
+    _EditorForm,
+    checkboxes,
+    percent_field,
+    row_formset,
+)
 from plans.templatetags.plan_rules import PAYER_LABELS
 
 PAYER_CHOICES = [(payer, PAYER_LABELS[payer]) for payer in ("unit", "union", "member")]
@@ -28,5 +34,5 @@ class ModeForm(_EditorForm):
     payers = checkboxes(_("Who pays"), PAYER_CHOICES)
 
 
-MinShareFormSet = forms.formset_factory(MinShareForm, extra=1, can_delete=True)
-ModeFormSet = forms.formset_factory(ModeForm, extra=1, can_delete=True)
+MinShareFormSet = row_formset(MinShareForm, extra=1, most=20)
+ModeFormSet = row_formset(ModeForm, extra=1, most=20)

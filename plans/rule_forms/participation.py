@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from plans.rule_forms.base import _EditorForm, percent_field
+from plans.rule_forms.base import _EditorForm, percent_field, row_formset
 
 
 class ParticipationForm(_EditorForm):
@@ -19,4 +19,4 @@ class ParticipationForm(_EditorForm):
     min_rate = percent_field(_("must enroll at least (%)"))
 
 
-ParticipationFormSet = forms.formset_factory(ParticipationForm, extra=1, can_delete=True)
+ParticipationFormSet = row_formset(ParticipationForm, extra=1, most=20)

@@ -353,3 +353,127 @@ def old_xls() -> bytes:
     """An old binary workbook: an OLE file with a "Workbook" stream (BIFF8 BOF record first)."""
     bof = struct.pack("<HHHHII", 0x0809, 16, 0x0600, 0x0005, 0, 0)
     return compound_file([("Workbook", bof + b"\0" * 4000)])
+
+
+# --- hostile files: inside every size limit, and still ruinous to read -----------------------
+
+SHEET = "xl/worksheets/sheet1.xml"
+WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
+CONTENT_TYPES = "[Content_Types].xml"
+_RELATIONSHIP = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+_SHARED_STRINGS_TYPE = (
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+)
+# A value in the sheet's last cell: calamine would allocate 16,384 x 1,048,576 cells for it.
+FAR_VALUE = b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
+
+
+def deflate_parts(
+    head: bytes, pattern: bytes, count: int, tail: bytes, level: int = 6
+) -> tuple[bytes, int, int]:
+    """Raw deflate of ``head + pattern * count + tail``, its size and CRC-32, without ever
+    holding the expanded middle in memory."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+    per_block = max(1, (1 << 20) // len(pattern))
+    pieces = [compressor.compress(head)]
+    crc = zlib.crc32(head)
+    left = count
+    while left:
+        n = min(left, per_block)
+        block = pattern * n
+        pieces.append(compressor.compress(block))
+        crc = zlib.crc32(block, crc)
+        left -= n
+    pieces.append(compressor.compress(tail))
+    crc = zlib.crc32(tail, crc)
+    pieces.append(compressor.flush())
+    return b"".join(pieces), len(head) + len(pattern) * count + len(tail), crc
+
+
+def random_text(size: int, seed: int = 12) -> bytes:
+    """Letters that deflate cannot squeeze much (about 6 bits a character)."""
+    import base64
+    import random
+
+    return base64.b64encode(random.Random(seed).randbytes(size * 3 // 4 + 3))[:size]
+
+
+def sheet_stored_as(
+    base: bytes, name: str, *, content_type: bool = True, relationship: str = "worksheet"
+) -> bytes:
+    """``base`` (a ``write_roster`` workbook) with its sheet stored as part ``name`` and a value
+    added in XFD1048576. The workbook's relationship (of type ``relationship``) points to the
+    new name; with ``content_type`` the content-type list declares it a worksheet, otherwise
+    the part is left to the defaults of its extension."""
+    sheet = read_part(base, SHEET).replace(b"</sheetData>", FAR_VALUE + b"</sheetData>")
+    rels = read_part(base, WORKBOOK_RELS).replace(
+        b'"/xl/worksheets/sheet1.xml"', f'"/{name}"'.encode()
+    )
+    rels = rels.replace(
+        f'"{_RELATIONSHIP}worksheet"'.encode(), f'"{_RELATIONSHIP}{relationship}"'.encode()
+    )
+    types = read_part(base, CONTENT_TYPES)
+    if content_type:
+        types = types.replace(b'"/xl/worksheets/sheet1.xml"', f'"/{name}"'.encode())
+    else:
+        types = types.replace(b'PartName="/xl/worksheets/sheet1.xml"', b'PartName="/gone.xml"')
+    return replace_parts(
+        base, {SHEET: None, name: sheet, WORKBOOK_RELS: rels, CONTENT_TYPES: types}
+    )
+
+
+def long_shared_string(base: bytes, size: int, references: int) -> bytes:
+    """``base`` with a shared-strings part whose one string has ``size`` bytes of text, and
+    ``references`` rows below the roster whose 姓名 cell refers to it.
+
+    The text is a random 4 KB block repeated: deflate squeezes it about 100 times, under the
+    ratio that marks a zip bomb, so only the string's length can give it away. (60 MB referred
+    to by 60 cells is a 0.5 MB upload that made a worker take over 4 GB.)"""
+    rows = b"".join(
+        f'<row r="{n}"><c r="B{n}" t="s"><v>0</v></c></row>'.encode()
+        for n in range(4, 4 + references)
+    )
+    sheet = read_part(base, SHEET).replace(b"</sheetData>", rows + b"</sheetData>")
+    rels = read_part(base, WORKBOOK_RELS).replace(
+        b"</Relationships>",
+        f'<Relationship Id="rIdStrings" Type="{_RELATIONSHIP}sharedStrings" '
+        f'Target="sharedStrings.xml"/></Relationships>'.encode(),
+    )
+    types = read_part(base, CONTENT_TYPES).replace(
+        b"</Types>",
+        f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_SHARED_STRINGS_TYPE}"/>'
+        "</Types>".encode(),
+    )
+    with_strings = replace_parts(
+        base,
+        {
+            SHEET: sheet,
+            WORKBOOK_RELS: rels,
+            CONTENT_TYPES: types,
+            "xl/sharedStrings.xml": b"<sst/>",
+        },
+    )
+    block = random_text(4096)
+    head = (
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" '
+        b'uniqueCount="1"><si><t>'
+    )
+    deflated, total, crc = deflate_parts(head, block, size // len(block), b"</t></si></sst>")
+    return bomb_workbook(with_strings, "xl/sharedStrings.xml", deflated, size=total, crc=crc)
+
+
+def wide_row(base: bytes, cells: int, *, cell: bytes = b"<c/>") -> bytes:
+    """``base`` with a row of ``cells`` empty cells below the roster. A cell of random text in
+    the row above keeps the sheet's compression ratio under the zip-bomb mark (20 million
+    cells are then a 0.6 MB upload)."""
+    sheet = read_part(base, SHEET)
+    before, after = sheet.split(b"</sheetData>")
+    padding = random_text(max(16 * 1024, cells * len(cell) // 140))
+    head = (
+        before
+        + b'<row r="4"><c r="N4" t="inlineStr"><is><t>'
+        + padding
+        + b'</t></is></c></row><row r="5">'
+    )
+    deflated, total, crc = deflate_parts(head, cell, cells, b"</row></sheetData>" + after, 9)
+    return bomb_workbook(base, SHEET, deflated, size=total, crc=crc)

@@ -20,20 +20,23 @@ from pathlib import Path
 import pytest
 
 from plans.engine.findings import ERROR
-from plans.engine.roster import RosterFileError, check_roster
-from plans.engine.roster_reader import MAX_UNCOMPRESSED_TOTAL, MAX_ZIP_ENTRIES
+from plans.engine.roster import VALUE_MAX_CHARS, RosterFileError, check_roster, column_letter
+from plans.engine.roster_reader import MAX_UNCOMPRESSED_TOTAL, MAX_ZIP_ENTRIES, inspect_package
 from plans.tests.roster_builders import (
     COVERAGE_START,
     TODAY,
     bomb_workbook,
     deflate_stream,
     encrypted_xlsx,
+    long_shared_string,
     old_xls,
     person,
     plan_rules,
     raw_zip,
     read_part,
     replace_parts,
+    sheet_stored_as,
+    wide_row,
     write_roster,
 )
 
@@ -352,6 +355,116 @@ def test_sparse_cells_far_apart_do_not_blow_up_memory(tmp_path, roster):
     assert isolated_check(path) is None
 
 
+# --- hostile files inside every size limit ----------------------------------------------------
+# Each is a small upload that once ended a worker: the reader was handed a part nobody had
+# looked at, or a file that expands a thousandfold once read. Each is now refused by the
+# inspection, in-process, before any spreadsheet library sees it; ``isolated_check`` runs the
+# check in a fresh process and asserts it stays within 10 s and 300 MB of growth (a reader
+# that aborted would fail it with a non-zero exit).
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "relationship"),
+    [
+        ("xl/media/sheet1.bin", True, "worksheet"),
+        ("xl/worksheets/sheet1.bin", True, "worksheet"),
+        ("xl/media/image1.png", True, "worksheet"),
+        ("xl/media/sheet1.bin", False, "worksheet"),
+        # Declared a picture, but named by the workbook's <sheet>: a reader opens it as a sheet.
+        ("xl/media/image1.png", False, "image"),
+    ],
+)
+def test_a_sheet_stored_where_pictures_belong_is_refused(
+    tmp_path, roster, name, content_type, relationship
+):
+    path = tmp_path / "media.xlsx"
+    path.write_bytes(
+        sheet_stored_as(roster, name, content_type=content_type, relationship=relationship)
+    )
+    assert path.stat().st_size < 10 * 1024
+    finding = refusal(path)
+    assert finding.code == "file_corrupt" and "图片" in finding.message
+    assert isolated_check(path) == "file_corrupt"
+
+
+def test_a_sheet_wherever_its_relationship_puts_it_is_scanned(tmp_path, roster):
+    # An .xml part outside xl/worksheets/ and absent from the content-type list: only the
+    # workbook's relationship says it is a sheet. Its far value must keep calamine away.
+    data = sheet_stored_as(roster, "xl/data/people.xml", content_type=False)
+    package = inspect_package(data)
+    assert package.worksheets == ["xl/data/people.xml"] and not package.dense_safe
+    path = tmp_path / "moved.xlsx"
+    path.write_bytes(data)
+    assert isolated_check(path) is None
+
+
+def test_one_long_shared_string_referred_to_by_many_cells_is_refused(tmp_path, roster):
+    path = tmp_path / "strings.xlsx"
+    path.write_bytes(long_shared_string(roster, 60 * 1024 * 1024, 60))
+    assert path.stat().st_size < 1024 * 1024  # a small upload, under every size limit
+    finding = refusal(path)
+    assert finding.code == "file_too_large" and "32767" in finding.message
+    assert isolated_check(path) == "file_too_large"
+
+
+def test_references_calamine_would_copy_send_the_file_to_the_streaming_reader(tmp_path, roster):
+    # 200 KB (within Excel's cell limit) referred to by 2,000 cells: 400 MB of copies for
+    # calamine. openpyxl shares one string among all the cells, so the file reads in bounds.
+    data = long_shared_string(roster, 200 * 1024, 2000)
+    package = inspect_package(data)
+    assert not package.dense_safe and package.long_text
+    path = tmp_path / "copies.xlsx"
+    path.write_bytes(data)
+    assert isolated_check(path) is None
+
+
+def test_a_few_long_strings_keep_the_fast_reader(roster):
+    data = long_shared_string(roster, 20 * 1024, 100)
+    assert inspect_package(data).dense_safe
+
+
+@pytest.mark.parametrize("cells", [1_000_000, 20_000_000])
+def test_a_row_of_millions_of_cells_is_refused(tmp_path, roster, cells):
+    path = tmp_path / "wide.xlsx"
+    path.write_bytes(wide_row(roster, cells))
+    assert path.stat().st_size < 1024 * 1024
+    finding = refusal(path)
+    assert finding.code == "file_too_large" and "16384" in finding.message
+    assert isolated_check(path) == "file_too_large"
+
+
+def test_a_row_as_wide_as_excel_allows_is_read(tmp_path, roster):
+    # 16,384 formatted empty cells (a row formatted to column XFD): legal, and read.
+    cells = b"".join(f'<c r="{column_letter(i)}5" s="1"/>'.encode() for i in range(16_384))
+    xml = read_part(roster, "xl/worksheets/sheet1.xml").replace(
+        b"</sheetData>", b'<row r="5">' + cells + b"</row></sheetData>"
+    )
+    result = check_roster(
+        replace_parts(roster, {"xl/worksheets/sheet1.xml": xml}),
+        rules=plan_rules(),
+        plan_code="jilin-allowance-2020",
+        coverage_start=COVERAGE_START,
+        today=TODAY,
+    )
+    assert (result.rows, result.valid_rows) == (2, 2)
+
+
+def test_long_values_are_cut_before_they_are_checked_or_quoted(tmp_path):
+    path = write_roster(
+        tmp_path / "long.xlsx", [person(1, phone="1" * 100_000), person(2, note="备注" * 50_000)]
+    )
+    result = check_roster(
+        path,
+        rules=plan_rules(),
+        plan_code="jilin-allowance-2020",
+        coverage_start=COVERAGE_START,
+        today=TODAY,
+    )
+    assert [f.code for f in result.findings] == ["phone_invalid"]
+    assert len(result.findings[0].message) < VALUE_MAX_CHARS + 200
+    assert len(result.all_rows[1].note) == VALUE_MAX_CHARS + 1
+
+
 # --- the rest of the file-level codes, from the table ----------------------------------------
 
 
@@ -362,3 +475,28 @@ def test_every_file_code_is_exercised_somewhere():
     from plans.engine.findings import FILE_CODES
 
     assert [code for code in FILE_CODES if f'"{code}"' not in sources] == []
+
+
+@pytest.mark.parametrize(
+    "reference", ["A" + "1" * 5000, "A" * 300_000 + "5"], ids=["digits", "letters"]
+)
+def test_a_cell_reference_beyond_any_sheet_is_judged_at_once(roster, reference):
+    # Thousands of digits would make int() refuse to convert; hundreds of thousands of letters
+    # would make the column arithmetic quadratic. Neither may stop or stall the inspection.
+    xml = read_part(roster, "xl/worksheets/sheet1.xml").replace(
+        b"</sheetData>", f'<row r="5"><c r="{reference}"><v>1</v></c></row></sheetData>'.encode()
+    )
+    data = replace_parts(roster, {"xl/worksheets/sheet1.xml": xml})
+    assert not inspect_package(data).dense_safe
+    try:
+        result = check_roster(
+            data,
+            rules=plan_rules(),
+            plan_code="jilin-allowance-2020",
+            coverage_start=COVERAGE_START,
+            today=TODAY,
+        )
+    except RosterFileError as refused:
+        assert refused.finding.code == "file_corrupt"
+    else:
+        assert result.rows == 2

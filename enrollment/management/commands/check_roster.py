@@ -10,9 +10,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from enrollment.selectors import held_shares
+from enrollment.services import coverage_end_for
 from organisation.models import Union
 from plans.engine.roster import RosterFileError, check_roster
 from plans.models import Plan
+from plans.reading import roster_read_limits
 from plans.selectors import version_in_force
 
 EXIT_OK = 0
@@ -62,6 +64,8 @@ class Command(BaseCommand):
                 headcount=job["headcount"],
                 held_shares=job["held_shares"],
                 max_bytes=settings.ROSTER_MAX_UPLOAD_MB * 1024 * 1024,
+                # Read in a limited child process, as the worker reads uploads.
+                sandbox=roster_read_limits(),
             )
         except RosterFileError as refused:
             self._print(
@@ -126,8 +130,15 @@ class Command(BaseCommand):
             if headcount is None:
                 headcount = union.headcount or None
 
+            coverage_end = coverage_end_for(coverage_start, version.parsed_rules.coverage_months)
+
             def lookup(ids: list[str]) -> dict[str, int]:
-                return held_shares(plan_id=plan.pk, coverage_start=coverage_start, id_numbers=ids)
+                return held_shares(
+                    plan_id=plan.pk,
+                    coverage_start=coverage_start,
+                    coverage_end=coverage_end,
+                    id_numbers=ids,
+                )
 
         return {
             "path": path,
