@@ -10,6 +10,7 @@ test-artifacts/browser/<test name>/.
 from __future__ import annotations
 
 import datetime
+import time
 
 import openpyxl
 import pytest
@@ -118,9 +119,15 @@ def test_clerk_uploads_a_roster_and_the_office_approves_and_records_payment(
     clerk.click("form[action$='/submit/'] button")
     clerk.wait_for_load_state()
     shots(clerk, "submitting")
+    # While it is being enrolled the roster can be withdrawn too; wait for the enrollment.
     wait_for_selector(clerk, "form[action$='/withdraw/'] button", worker=worker)
-    roster.refresh_from_db()
+    deadline = time.monotonic() + 90
+    while roster.status != Roster.Status.SUBMITTED and time.monotonic() < deadline:
+        time.sleep(0.3)
+        roster.refresh_from_db()
     assert roster.status == Roster.Status.SUBMITTED
+    clerk.reload()
+    clerk.wait_for_load_state()
     shots(clerk, "submitted")
 
     # The office finds it in the queue, approves it and records the payment.
