@@ -6,48 +6,19 @@ truly race; SQLite serialises whole-database writes, which proves nothing about 
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
 
 from claims import services
 from claims.models import Claim, PaymentBatch, Payout
 from tests import factories
+from tests.races import postgres_only, race  # noqa: F401 - postgres_only is an autouse fixture
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.postgres,
 ]
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("row-lock races need PostgreSQL (run with DATABASE_URL=postgres://...)")
-
-
-def race(*actions):
-    """Start every action at the same instant in its own thread and connection."""
-    barrier = threading.Barrier(len(actions))
-    results: list[object] = [None] * len(actions)
-
-    def run(index, action):
-        try:
-            barrier.wait()
-            results[index] = action()
-        except Exception as exc:  # each outcome is inspected by the test
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return results
 
 
 def reviewing_claim(world) -> Claim:

@@ -8,14 +8,13 @@ tested there one writer after the other, in enrollment/tests/)."""
 from __future__ import annotations
 
 import datetime
-import threading
 import time
 from decimal import Decimal
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, transaction
 
 from enrollment import rosters
 from enrollment.models import SHARE_LIMIT_ERROR, Enrollment, Roster
@@ -25,6 +24,7 @@ from organisation.models import Member
 from plans.engine.funding import FundingChoice
 from plans.services import plans_load_catalog
 from tests import factories
+from tests.races import postgres_only, race  # noqa: F401 - postgres_only is an autouse fixture
 from tests.test_roster_journey import good_rows, workbook
 
 pytestmark = [
@@ -34,34 +34,6 @@ pytestmark = [
 
 D = datetime.date
 JAN, FEB = D(2026, 1, 1), D(2026, 2, 1)
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("row-lock races need PostgreSQL (run with DATABASE_URL=postgres://...)")
-
-
-def race(*actions):
-    """Start every action at the same instant in its own thread and connection."""
-    barrier = threading.Barrier(len(actions))
-    results: list[object] = [None] * len(actions)
-
-    def run(index, action):
-        try:
-            barrier.wait()
-            results[index] = action()
-        except Exception as exc:  # each outcome is inspected by the test
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
 
 
 def most_shares_on_any_day(member: Member) -> int:
