@@ -22,7 +22,16 @@ class ClaimAdmin(ScopedAdmin):
     search_fields = ("number",)
     # The notice file has no URL (served only by the scoped download view).
     exclude = ("payee_account", "notice")
-    readonly_fields = ("status", "proposal", "proposed_amount")
+    # The due date is counted from the completion date and the holiday calendar, and counted
+    # again when the calendar changes (claims.holidays); a hand-typed one would be overwritten.
+    readonly_fields = (
+        "status",
+        "proposal",
+        "proposed_amount",
+        "completed_at",
+        "due_date",
+        "due_basis",
+    )
     raw_id_fields = ("enrollment", "union", "reported_by")
     inlines = [ClaimEventInline]
 

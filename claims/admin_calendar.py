@@ -13,6 +13,10 @@ Importing this module registers ``OfficialDay`` and ``HolidayYear`` with the def
   change); the page warns when that happens.
 * A make-up working day must be a Saturday or Sunday. A holiday may fall on a weekend (notices
   list whole ranges such as 1–7 October), so only the working-day-on-a-weekday case is refused.
+* Every change that can move a due date (an entry added, changed or deleted, a year marked
+  complete or not, a complete year deleted) counts the stored due dates of the open claims
+  through that year again, in the same transaction (``claims.holidays.recompute_due_dates``),
+  and says how many changed.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import re
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -30,6 +35,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from claims.holidays import recompute_due_dates
 from claims.models import HolidayYear, OfficialDay
 from claims.workdays import (
     is_weekend,
@@ -43,6 +49,26 @@ NAME_MAX = OfficialDay._meta.get_field("name").max_length
 
 _DATE = r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})"
 _LINE = re.compile(rf"^{_DATE}(?:\s*(?:\.\.|~|～|至|–|—|-)\s*{_DATE})?(?:\s+(.*))?$")
+
+
+def recompute_and_tell(modeladmin: admin.ModelAdmin, request, years) -> None:
+    """Count the open claims' due dates through ``years`` again and tell the user."""
+    years = sorted(set(years))
+    if not years:
+        return
+    result = recompute_due_dates(years, actor=request.user)
+    modeladmin.message_user(
+        request,
+        gettext(
+            "Due dates counted again for the holidays of %(years)s: %(changed)d of %(examined)d "
+            "open claims changed."
+        )
+        % {
+            "years": "、".join(str(y) for y in years),
+            "changed": result.changed,
+            "examined": result.examined,
+        },
+    )
 
 
 # Single official days ------------------------------------------------------------------------
@@ -102,7 +128,14 @@ class OfficialDayAdmin(admin.ModelAdmin):
         return package_covers(obj.date.year)
 
     def save_model(self, request, obj, form, change):
+        before = None
+        if change:
+            before = OfficialDay.objects.filter(pk=obj.pk).values_list("date", flat=True).first()
         super().save_model(request, obj, form, change)
+        if not change or {"date", "is_workday"} & set(form.changed_data):
+            recompute_and_tell(
+                self, request, {obj.date.year} | ({before.year} if before else set())
+            )
         if package_covers(obj.date.year):
             messages.warning(
                 request,
@@ -112,6 +145,16 @@ class OfficialDayAdmin(admin.ModelAdmin):
                 )
                 % {"year": obj.date.year, "date": obj.date.isoformat()},
             )
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        recompute_and_tell(self, request, {obj.date.year})
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            years = {day.year for day in queryset.values_list("date", flat=True)}
+            super().delete_queryset(request, queryset)
+            recompute_and_tell(self, request, years)
 
 
 # A whole year ---------------------------------------------------------------------------------
@@ -387,6 +430,8 @@ class HolidayYearAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         written, deleted = form.save_days()
+        if not change or written or deleted or "complete" in form.changed_data:
+            recompute_and_tell(self, request, {form.instance.year})
         if written or deleted:
             self.message_user(
                 request,
@@ -403,6 +448,18 @@ class HolidayYearAdmin(admin.ModelAdmin):
                 % {"year": form.instance.year},
                 messages.WARNING,
             )
+
+    def delete_model(self, request, obj):
+        # The year's entries stay (they belong to their dates); only completeness goes.
+        super().delete_model(request, obj)
+        if obj.complete:
+            recompute_and_tell(self, request, {obj.year})
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            years = set(queryset.filter(complete=True).values_list("year", flat=True))
+            super().delete_queryset(request, queryset)
+            recompute_and_tell(self, request, years)
 
     @admin.display(description=_("known to the calendar package"), boolean=True)
     def package_covered(self, obj):
@@ -422,6 +479,7 @@ class HolidayYearAdmin(admin.ModelAdmin):
         return format_html('<a href="{}?year={}">{}</a>', url, obj.year, gettext("list"))
 
     @admin.action(description=_("Mark as complete (all holidays entered)"))
+    @transaction.atomic
     def mark_complete(self, request, queryset):
         years = dict(queryset.filter(complete=False).values_list("pk", "year"))
         holidays = OfficialDay.objects.filter(
@@ -438,6 +496,7 @@ class HolidayYearAdmin(admin.ModelAdmin):
                 request,
                 ngettext("%d year marked complete.", "%d years marked complete.", marked) % marked,
             )
+            recompute_and_tell(self, request, [years[pk] for pk in ready])
         if refused:
             self.message_user(
                 request,
@@ -447,11 +506,13 @@ class HolidayYearAdmin(admin.ModelAdmin):
             )
 
     @admin.action(description=_("Mark as not complete (due dates count weekends only)"))
+    @transaction.atomic
     def mark_incomplete(self, request, queryset):
-        pks = list(queryset.filter(complete=True).values_list("pk", flat=True))
-        marked = HolidayYear.objects.filter(pk__in=pks).update(complete=False)
+        years = dict(queryset.filter(complete=True).values_list("pk", "year"))
+        marked = HolidayYear.objects.filter(pk__in=list(years)).update(complete=False)
         self.message_user(
             request,
             ngettext("%d year marked not complete.", "%d years marked not complete.", marked)
             % marked,
         )
+        recompute_and_tell(self, request, years.values())

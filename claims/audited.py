@@ -7,7 +7,7 @@ from plans.engine.identity import mask_bank_card
 
 
 def register() -> None:
-    from claims.models import Claim, ClaimDocument, PaymentBatch, Payout
+    from claims.models import Claim, ClaimDocument, PaymentBatch, Payout, Transfer
 
     audit.register(
         Claim,
@@ -55,5 +55,17 @@ def register() -> None:
             union_id=audit.attr("office_id"),
             trail=audit.trail("batch"),
             ignored=audit.BOOKKEEPING,
+        ),
+    )
+    audit.register(
+        Transfer,
+        audit.Spec(
+            type="transfer",
+            created=("amount", "payee_name", "payee_account"),
+            label=lambda t: f"{t.batch.number} · {t.payout.claim.number} · {t.amount}",
+            union_id=lambda t: t.payout.claim.union_id,
+            trail=lambda t: f"claim:{t.payout.claim_id}",
+            masked={"payee_account": mask_bank_card},
+            ignored=audit.BOOKKEEPING | {"returned_at"},
         ),
     )

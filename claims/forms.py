@@ -10,10 +10,13 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from claims.models import Claim
+from claims.models import Claim, Transfer
 from mutualaid.forms import day_in_range
 from plans.engine.rules import PlanRules
 from plans.facts_forms import DATE, LABELS, FactsFields
+
+# The queue's filter for claims whose payment the bank returned (not a status of its own).
+PAYMENT_FAILED = "payment_failed"
 
 # The largest id a database row can have (a 64-bit column); a larger number names no record.
 MAX_ID = 2**63 - 1
@@ -33,6 +36,20 @@ class FindMemberForm(forms.Form):
     id_number = forms.CharField(label=_("Member's ID number"), max_length=30)
 
 
+def clean_payee_name(value: str) -> str:
+    value = value.strip()
+    if not value or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise forms.ValidationError(_("Enter the payee's name as on the bank card."))
+    return value
+
+
+def clean_payee_account(value: str) -> str:
+    value = "".join(value.split())
+    if not (value.isascii() and value.isdigit()) or not 12 <= len(value) <= 30:
+        raise forms.ValidationError(_("A bank card number has 12 to 30 digits."))
+    return value
+
+
 class ClaimReportForm(FactsFields):
     benefit = forms.ChoiceField(label=_("Benefit"))
     payee_name = forms.CharField(label=_("Payee"), max_length=30)
@@ -49,16 +66,10 @@ class ClaimReportForm(FactsFields):
         self.fields["benefit"].choices = [(b.code, b.label) for b in rules.benefits]
 
     def clean_payee_name(self):
-        value = self.cleaned_data["payee_name"].strip()
-        if not value or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-            raise forms.ValidationError(_("Enter the payee's name as on the bank card."))
-        return value
+        return clean_payee_name(self.cleaned_data["payee_name"])
 
     def clean_payee_account(self):
-        value = "".join(self.cleaned_data["payee_account"].split())
-        if not (value.isascii() and value.isdigit()) or not 12 <= len(value) <= 30:
-            raise forms.ValidationError(_("A bank card number has 12 to 30 digits."))
-        return value
+        return clean_payee_account(self.cleaned_data["payee_account"])
 
     def clean(self):
         data = super().clean()
@@ -141,7 +152,10 @@ class QueueForm(forms.Form):
     """Filters of the review queue. Every field is optional; bad values are ignored."""
 
     status = forms.ChoiceField(
-        required=False, choices=[("", _("All statuses"))] + list(Claim.Status.choices)
+        required=False,
+        choices=[("", _("All statuses"))]
+        + list(Claim.Status.choices)
+        + [(PAYMENT_FAILED, _("Payment failed"))],
     )
     plan = forms.CharField(required=False)
     benefit = forms.ChoiceField(
@@ -194,3 +208,69 @@ class TrialForm(FactsFields):
 
     def clean_filed_date(self):
         return day_in_range(self.cleaned_data["filed_date"])
+
+
+class BatchPaidForm(forms.Form):
+    """What the bank says about a batch it paid."""
+
+    paid_on = forms.DateField(
+        label=_("Date the bank paid"),
+        initial=timezone.localdate,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+    )
+    bank_reference = forms.CharField(
+        label=_("Bank reference"),
+        max_length=64,
+        help_text=_("The reference on the bank's receipt or statement for this transfer order."),
+    )
+
+    def __init__(self, *args, batch=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.batch = batch
+
+    def clean_paid_on(self):
+        return day_in_range(self.cleaned_data["paid_on"])
+
+    def clean(self):
+        from claims.services import ClaimError, batch_paid_preview
+
+        data = super().clean()
+        if self.batch is not None and not self.errors:
+            try:
+                self.preview = batch_paid_preview(
+                    batch=self.batch, paid_on=data["paid_on"], bank_reference=data["bank_reference"]
+                )
+            except ClaimError as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return data
+
+
+class TransferReturnForm(forms.Form):
+    reason = forms.ChoiceField(
+        label=_("Why the bank returned it"),
+        widget=forms.RadioSelect,
+        choices=Transfer.Reason.choices,
+    )
+    note = forms.CharField(
+        label=_("The bank's words"),
+        required=False,
+        max_length=200,
+        help_text=_("Needed when the reason is not in the list."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("reason") == Transfer.Reason.OTHER and not (data.get("note") or "").strip():
+            self.add_error("note", _("Write the bank's reason for the return."))
+        return data
+
+
+class PayeeForm(forms.Form):
+    payee_name = forms.CharField(label=_("Payee"), max_length=30)
+    payee_account = forms.CharField(label=_("Bank card to pay"), max_length=30)
+
+    def clean_payee_name(self):
+        return clean_payee_name(self.cleaned_data["payee_name"])
+
+    def clean_payee_account(self):
+        return clean_payee_account(self.cleaned_data["payee_account"])

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from mutualaid.fields import EncryptedCharField
 from plans.benefits import BENEFIT_LABELS
@@ -115,6 +115,13 @@ class Claim(models.Model):
     def payee_account_masked(self) -> str:
         return mask_bank_card(self.payee_account)
 
+    @property
+    def payment_failed_text(self) -> str:
+        """Why the bank returned the claim's payment, on a claim annotated with
+        ``claims.selectors.failed_payment_reason`` as ``failed_reason``; empty if it was not."""
+        code = getattr(self, "failed_reason", None)
+        return str(Transfer.Reason(code).label) if code in Transfer.Reason.values else ""
+
 
 class ClaimEvent(models.Model):
     """One step in a claim's life. Rows are only ever added, never changed."""
@@ -197,11 +204,26 @@ class PaymentBatch(models.Model):
     paid_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
+    # What the bank says: the day it paid and its reference for the transfer order.
+    paid_on = models.DateField(_("date paid by the bank"), null=True, blank=True)
+    bank_reference = models.CharField(_("bank reference"), max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("payment batch")
         verbose_name_plural = _("payment batches")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="paid") | Q(paid_on__isnull=False),
+                name="batch_paid_has_bank_date",
+            ),
+            # One bank reference names one batch of the office.
+            models.UniqueConstraint(
+                fields=["office", "bank_reference"],
+                condition=~Q(bank_reference=""),
+                name="batch_bank_reference_once",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number
@@ -211,7 +233,10 @@ class Payout(models.Model):
     """Money owed on a claim: its decided amount, or a secondary assistance payment.
 
     A claim has at most one payout of each kind (unique constraint), and a payout sits in at
-    most one batch at a time (a single foreign key), so nothing is paid twice.
+    most one batch at a time (a single foreign key). Each time it is put in a batch a
+    ``Transfer`` records what was sent; the database lets a payout have at most one transfer
+    that is in a batch or paid, so nothing is paid twice. A transfer the bank returns leaves the
+    payout "failed" until its account is corrected; then it is due again for a later batch.
     """
 
     class Kind(models.TextChoices):
@@ -222,6 +247,7 @@ class Payout(models.Model):
         DUE = "due", pgettext_lazy("payout status", "Due")
         BATCHED = "batched", _("In a payment batch")
         PAID = "paid", _("Paid")
+        FAILED = "failed", _("Payment failed")
 
     claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="payouts")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -254,10 +280,95 @@ class Payout(models.Model):
                 condition=~Q(status="paid") | Q(paid_at__isnull=False),
                 name="payout_paid_has_date",
             ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["due", "failed"]) | Q(batch__isnull=True),
+                name="payout_waiting_has_no_batch",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.claim} {self.kind} {self.amount}"
+
+
+class Transfer(models.Model):
+    """One payout sent in one batch: what the bank was asked to pay, to which account, and what
+    the bank did with it. Rows are kept when the bank returns the money, so a batch's file and
+    totals stay true to what was sent, and the payout's next attempt is a new row in a later
+    batch."""
+
+    class Status(models.TextChoices):
+        SENT = "sent", _("In the batch")
+        PAID = "paid", _("Paid")
+        RETURNED = "returned", _("Returned by the bank")
+        CANCELLED = "cancelled", _("Batch cancelled")
+
+    class Reason(models.TextChoices):
+        WRONG_ACCOUNT = "wrong_account", _("Account number wrong or unknown to the bank")
+        CLOSED = "closed", _("Account or card closed")
+        NAME_MISMATCH = "name_mismatch", _("Account name does not match the payee")
+        FROZEN = "frozen", _("Account frozen or not accepting payments")
+        OTHER = "other", _("Other (write the bank's words)")
+
+    # The reasons that mean the account itself must change before the money is sent again.
+    ACCOUNT_REASONS = frozenset({Reason.WRONG_ACCOUNT, Reason.CLOSED, Reason.NAME_MISMATCH})
+
+    batch = models.ForeignKey(PaymentBatch, on_delete=models.PROTECT, related_name="transfers")
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="transfers")
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    payee_name = models.CharField(_("payee"), max_length=30)
+    payee_account = EncryptedCharField(_("payee account"), max_length=30)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.SENT
+    )
+    return_reason = models.CharField(
+        _("reason for the return"), max_length=16, choices=Reason.choices, blank=True
+    )
+    return_note = models.CharField(_("the bank's words"), max_length=200, blank=True)
+    returned_at = models.DateTimeField(null=True, blank=True)
+    returned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("transfer")
+        verbose_name_plural = _("transfers")
+        constraints = [
+            # Never paid twice: at most one transfer of a payout is paid, and at most one is
+            # in a batch or paid (so a paid payout cannot be sent again, nor sent twice).
+            models.UniqueConstraint(
+                fields=["payout"], condition=Q(status="paid"), name="transfer_paid_once"
+            ),
+            models.UniqueConstraint(
+                fields=["payout"],
+                condition=Q(status__in=["sent", "paid"]),
+                name="transfer_one_live_per_payout",
+            ),
+            models.UniqueConstraint(fields=["batch", "payout"], name="transfer_once_per_batch"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="transfer_amount_positive"),
+            models.CheckConstraint(
+                condition=~Q(status="returned") | ~Q(return_reason=""),
+                name="transfer_returned_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch} {self.payout_id} {self.amount}"
+
+    @property
+    def payee_account_masked(self) -> str:
+        return mask_bank_card(self.payee_account)
+
+    @property
+    def reason_text(self) -> str:
+        """The reason in words, with the bank's own words when given."""
+        label = str(self.Reason(self.return_reason).label) if self.return_reason else ""
+        if self.return_reason == self.Reason.OTHER:
+            return self.return_note or label
+        if not self.return_note:
+            return label
+        return gettext("%(reason)s (%(words)s)") % {"reason": label, "words": self.return_note}
 
 
 class OfficialDay(models.Model):

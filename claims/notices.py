@@ -20,7 +20,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
-from claims.models import Claim, PaymentBatch, Payout
+from claims.models import Claim, PaymentBatch, Payout, Transfer
 from claims.reasons import reason_text
 from enrollment.documents import amount_in_chinese, office_of
 from mutualaid.exports import neutralise
@@ -155,7 +155,11 @@ def decision_notice_context(
         "unit": unit,
         "member_name": member.name,
         "member_id_masked": mask_id_number(member.id_number),
-        "plan": {"name": version.plan.name, "code": version.plan.code, "version": version.number},
+        "plan": {
+            "name": version.plan.display_name,
+            "code": version.plan.code,
+            "version": version.number,
+        },
         "coverage": f"{_date_cn(enrollment.coverage_start)}至{_date_cn(enrollment.coverage_end)}",
         "benefit_label": benefit_label,
         "event_label": event_label,
@@ -258,15 +262,21 @@ def _cell(ws, value: Any, *, number_format: str | None = None, header: bool = Fa
 
 
 def bank_transfer_workbook(batch: PaymentBatch) -> bytes:
-    """The batch's payouts as the workbook an office uploads to its bank.
+    """The batch's transfers as the workbook an office uploads to its bank.
 
     Account numbers are text cells (a number cell would show 6.22E+18 and lose digits), amounts
     are number cells with two decimals, and every text cell is neutralised against formula
     injection. The last row totals the batch; it must equal the batch's own total, or the file
     is not written.
     """
-    payouts = list(batch.payouts.select_related("claim").order_by("claim__number", "kind", "pk"))
-    total = sum((quantize_money(p.amount) for p in payouts), ZERO)
+    # What was sent, as it was sent: a transfer the bank later returned stays in the file, with
+    # the account it went to, and the payout's next attempt belongs to a later batch's file.
+    transfers = list(
+        batch.transfers.exclude(status=Transfer.Status.CANCELLED)
+        .select_related("payout__claim")
+        .order_by("payout__claim__number", "payout__kind", "pk")
+    )
+    total = sum((quantize_money(t.amount) for t in transfers), ZERO)
     if total != quantize_money(batch.total):
         raise NoticeDataError(
             f"付款批次 {batch.number} 的明细合计 {_yuan(total)} 元与批次金额 "
@@ -285,21 +295,21 @@ def bank_transfer_workbook(batch: PaymentBatch) -> bytes:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_title_rows = "1:1"
     ws.append([_cell(ws, title, header=True) for title in BANK_HEADER])
-    for number, payout in enumerate(payouts, start=1):
+    for number, transfer in enumerate(transfers, start=1):
         ws.append(
             [
                 _cell(ws, number),
-                _cell(ws, payout.payee_name, number_format=_TEXT),
-                _cell(ws, str(payout.payee_account), number_format=_TEXT),
-                _cell(ws, quantize_money(payout.amount), number_format=_AMOUNT),
-                _cell(ws, payout_reference(payout), number_format=_TEXT),
-                _cell(ws, payout.claim.number, number_format=_TEXT),
+                _cell(ws, transfer.payee_name, number_format=_TEXT),
+                _cell(ws, str(transfer.payee_account), number_format=_TEXT),
+                _cell(ws, quantize_money(transfer.amount), number_format=_AMOUNT),
+                _cell(ws, payout_reference(transfer.payout), number_format=_TEXT),
+                _cell(ws, transfer.payout.claim.number, number_format=_TEXT),
             ]
         )
     ws.append(
         [
             _cell(ws, "合计", header=True),
-            _cell(ws, f"共 {len(payouts)} 笔"),
+            _cell(ws, f"共 {len(transfers)} 笔"),
             _cell(ws, None),
             _cell(ws, total, number_format=_AMOUNT),
             _cell(ws, f"付款批次 {batch.number}"),

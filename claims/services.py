@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from claims.models import Claim, ClaimDocument, ClaimEvent, PaymentBatch, Payout
+from claims.models import Claim, ClaimDocument, ClaimEvent, PaymentBatch, Payout, Transfer
 from claims.repeats import earlier_payouts, lock_member, open_claims_of_member, paid_before
 from claims.uploads import CheckedDocument, DocumentRefused, inspect_document
 from enrollment.models import Enrollment
@@ -38,7 +38,8 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     S.INVESTIGATING: (S.REVIEWING, S.RETURNED),
     S.APPROVED: (S.PAID,),
     S.REJECTED: (),
-    S.PAID: (),
+    # Only when the bank returns the payment after the batch was confirmed paid.
+    S.PAID: (S.APPROVED,),
     S.WITHDRAWN: (),
 }
 STAFF_MOVES = {S.INVESTIGATING, S.REVIEWING, S.RETURNED}
@@ -280,21 +281,19 @@ def claim_withdraw(*, claim: Claim, user: User) -> Claim:
     return claim
 
 
-@transaction.atomic
-def claim_decide(
+def check_decision(
     *,
     claim: Claim,
-    user: User,
     approve: bool,
     amount: Decimal | None,
     reasons: Iterable[str] = (),
     override_reason: str = "",
-) -> Claim:
-    """Approve with an amount or reject with reason codes. Departing from the engine's proposal
-    needs a written reason, which is kept with the decision."""
+) -> tuple[bool, Decimal | None, list[str]]:
+    """Whether the decision may be recorded as given: whether it follows the engine's proposal,
+    the amount and the reasons kept. Used by the decision itself and by its confirmation page,
+    so the page never asks to confirm what would be refused."""
     from plans.engine.payout import REASONS
 
-    claim = _lock(claim.pk)
     if claim.status != S.REVIEWING:
         raise ClaimError(
             _(
@@ -308,9 +307,6 @@ def claim_decide(
         if amount is None or amount <= 0:
             raise ClaimError(_("Enter the amount to pay."))
         follows = proposal.get("decision") == "pay" and Decimal(proposal["amount"]) == amount
-        # The proposal may predate an approval of the same stay on other cover: checked again
-        # now, one decision on the member at a time.
-        lock_member(claim)
         earlier = paid_before(claim)
         if earlier is not None:
             follows = False
@@ -322,6 +318,7 @@ def claim_decide(
                     )
                     % {"number": earlier.number}
                 )
+        reasons = []
     else:
         reasons = [r for r in reasons if r in REASONS]
         if not reasons:
@@ -330,6 +327,34 @@ def claim_decide(
         amount = None
     if not follows and not override_reason:
         raise ClaimError(_("The decision differs from the proposal: write why."))
+    return follows, amount, list(reasons)
+
+
+@transaction.atomic
+def claim_decide(
+    *,
+    claim: Claim,
+    user: User,
+    approve: bool,
+    amount: Decimal | None,
+    reasons: Iterable[str] = (),
+    override_reason: str = "",
+) -> Claim:
+    """Approve with an amount or reject with reason codes. Departing from the engine's proposal
+    needs a written reason, which is kept with the decision."""
+    claim = _lock(claim.pk)
+    # One decision on the member at a time: the proposal may predate an approval of the same
+    # stay on other cover, checked again now.
+    if approve:
+        lock_member(claim)
+    follows, amount, reasons = check_decision(
+        claim=claim,
+        approve=approve,
+        amount=amount,
+        reasons=reasons,
+        override_reason=override_reason,
+    )
+    override_reason = override_reason.strip()
     claim.approved_amount = amount
     claim.reject_reasons = [] if approve else list(reasons)
     claim.override_reason = "" if follows else override_reason
@@ -398,6 +423,9 @@ def secondary_assistance_grant(*, claim: Claim, user: User, amount: Decimal, rea
 
 
 # --- payment batches ----------------------------------------------------------------------------
+#
+# Locks are always taken in the same order: batch, then its transfers and payouts (by id), then
+# claims (by id), so two members of staff acting at once wait for each other, never deadlock.
 
 
 @transaction.atomic
@@ -415,6 +443,18 @@ def batch_create(*, user: User, payouts: Iterable[Payout]) -> PaymentBatch:
         created_by=user,
         total=sum((p.amount for p in usable), Decimal("0.00")),
     )
+    # What is sent, to which account: kept as it is even if the account changes later. The
+    # database refuses a second live transfer of a payout (``transfer_one_live_per_payout``).
+    Transfer.objects.bulk_create(
+        Transfer(
+            batch=batch,
+            payout=p,
+            amount=p.amount,
+            payee_name=p.payee_name,
+            payee_account=p.payee_account,
+        )
+        for p in usable
+    )
     added = Payout.objects.filter(pk__in=[p.pk for p in usable]).update(
         batch=batch, status=Payout.Status.BATCHED
     )
@@ -422,12 +462,12 @@ def batch_create(*, user: User, payouts: Iterable[Payout]) -> PaymentBatch:
     return batch
 
 
-def _batch_audit(batch: PaymentBatch, count: int, note: str) -> None:
+def _batch_audit(batch: PaymentBatch, count: int, note: str, **params) -> None:
     audit.record_bulk(
         object_type="payout",
         count=count,
         note=note,
-        params={"batch": batch.number},
+        params={"batch": batch.number, **params},
         label=batch.number,
         union_id=batch.office_id,
         trail=f"batch:{batch.pk}",
@@ -449,26 +489,118 @@ def batch_mark_exported(*, batch: PaymentBatch, user: User) -> PaymentBatch:
     return batch
 
 
-@transaction.atomic
-def batch_confirm_paid(*, batch: PaymentBatch, user: User) -> PaymentBatch:
-    """The bank has paid the batch: every payout in it is paid, once."""
-    batch = _lock_batch(batch.pk)
+def clean_bank_reference(value: str) -> str:
+    """The bank's reference as typed, without surrounding spaces; refused when empty, too long
+    or holding control characters."""
+    value = (value or "").strip()
+    if not value:
+        raise ClaimError(_("Enter the bank's reference for this payment."))
+    if len(value) > 64 or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ClaimError(_("The bank's reference is at most 64 characters of plain text."))
+    return value
+
+
+def check_paid_on(batch: PaymentBatch, paid_on: datetime.date | None) -> None:
+    """The day the bank paid: not in the future and not before the bank file was exported."""
+    if paid_on is None:
+        raise ClaimError(_("Enter the date the bank paid."))
+    if paid_on > timezone.localdate():
+        raise ClaimError(_("The date paid cannot be in the future."))
+    if batch.exported_at and paid_on < timezone.localtime(batch.exported_at).date():
+        raise ClaimError(
+            _("The date paid cannot be before the bank file was exported (%(day)s).")
+            % {"day": timezone.localtime(batch.exported_at).date().isoformat()}
+        )
+
+
+def _reference_used(batch: PaymentBatch, reference: str) -> bool:
+    return (
+        PaymentBatch.objects.filter(office_id=batch.office_id, bank_reference=reference)
+        .exclude(pk=batch.pk)
+        .exists()
+    )
+
+
+def _reference_used_error(reference: str) -> ClaimError:
+    return ClaimError(
+        _("The bank reference %(reference)s is already recorded on another batch.")
+        % {"reference": reference}
+    )
+
+
+def batch_paid_preview(
+    *, batch: PaymentBatch, paid_on: datetime.date | None, bank_reference: str
+) -> dict:
+    """What confirming the batch paid will do, checked as the confirmation itself checks it:
+    the transfers to be paid, their total and those the bank returned."""
     if batch.status != PaymentBatch.Status.EXPORTED:
         raise ClaimError(_("Export the bank file before confirming the batch paid."))
+    reference = clean_bank_reference(bank_reference)
+    check_paid_on(batch, paid_on)
+    if _reference_used(batch, reference):
+        raise _reference_used_error(reference)
+    transfers = list(batch.transfers.all())
+    sent = [t for t in transfers if t.status == Transfer.Status.SENT]
+    returned = [t for t in transfers if t.status == Transfer.Status.RETURNED]
+    return {
+        "paid_on": paid_on,
+        "bank_reference": reference,
+        "count": len(sent),
+        "total": sum((t.amount for t in sent), Decimal("0.00")),
+        "returned_count": len(returned),
+        "returned_total": sum((t.amount for t in returned), Decimal("0.00")),
+    }
+
+
+@transaction.atomic
+def batch_confirm_paid(
+    *, batch: PaymentBatch, user: User, paid_on: datetime.date, bank_reference: str
+) -> PaymentBatch:
+    """The bank has paid the batch on ``paid_on`` under ``bank_reference``: every transfer
+    still in it is paid, once; the transfers it returned stay returned."""
+    batch = _lock_batch(batch.pk)
+    if batch.status != PaymentBatch.Status.EXPORTED:
+        raise ClaimError(
+            _(
+                "Only an exported batch can be confirmed paid. Reload the page: someone may "
+                "have confirmed or cancelled it meanwhile."
+            )
+        )
+    reference = clean_bank_reference(bank_reference)
+    check_paid_on(batch, paid_on)
+    if _reference_used(batch, reference):
+        raise _reference_used_error(reference)
     now = timezone.now()
-    payouts = list(batch.payouts.select_for_update().order_by("pk"))
+    transfers = list(
+        batch.transfers.select_for_update().filter(status=Transfer.Status.SENT).order_by("pk")
+    )
+    payouts = list(
+        Payout.objects.select_for_update()
+        .filter(pk__in=[t.payout_id for t in transfers])
+        .order_by("pk")
+    )
     for payout in payouts:
-        if payout.status != Payout.Status.BATCHED:
+        if payout.status != Payout.Status.BATCHED or payout.batch_id != batch.pk:
             raise ClaimError(_("Payment %(id)s is not waiting in this batch.") % {"id": payout.pk})
-    _batch_audit(batch, batch.payouts.update(status=Payout.Status.PAID, paid_at=now), "batch_paid")
+    Transfer.objects.filter(pk__in=[t.pk for t in transfers]).update(status=Transfer.Status.PAID)
+    paid = Payout.objects.filter(pk__in=[p.pk for p in payouts]).update(
+        status=Payout.Status.PAID, paid_at=now
+    )
+    _batch_audit(batch, paid, "batch_paid")
     primary = [p.claim_id for p in payouts if p.kind == Payout.Kind.PRIMARY]
     for claim in Claim.objects.select_for_update().filter(pk__in=primary).order_by("pk"):
-        _move(claim, S.PAID, user, batch.number)
+        _move(claim, S.PAID, user, f"{batch.number} · {reference}")
         claim.paid_at = now
         claim.save(update_fields=["status", "paid_at"])
     batch.status = PaymentBatch.Status.PAID
     batch.paid_at, batch.paid_by = now, user
-    batch.save(update_fields=["status", "paid_at", "paid_by"])
+    batch.paid_on, batch.bank_reference = paid_on, reference
+    try:
+        with transaction.atomic():
+            batch.save(update_fields=["status", "paid_at", "paid_by", "paid_on", "bank_reference"])
+    except IntegrityError as exc:
+        # Another batch took the same reference at the same moment.
+        raise _reference_used_error(reference) from exc
     return batch
 
 
@@ -477,8 +609,120 @@ def batch_cancel(*, batch: PaymentBatch, user: User) -> PaymentBatch:
     batch = _lock_batch(batch.pk)
     if batch.status not in (PaymentBatch.Status.OPEN, PaymentBatch.Status.EXPORTED):
         raise ClaimError(_("A paid batch cannot be cancelled."))
+    batch.transfers.filter(status=Transfer.Status.SENT).update(status=Transfer.Status.CANCELLED)
     released = batch.payouts.update(batch=None, status=Payout.Status.DUE)
     _batch_audit(batch, released, "batch_released")
     batch.status = PaymentBatch.Status.CANCELLED
     batch.save(update_fields=["status"])
     return batch
+
+
+# --- transfers the bank returned --------------------------------------------------------------
+
+
+@transaction.atomic
+def transfer_return(*, transfer: Transfer, user: User, reason: str, note: str = "") -> Transfer:
+    """The bank returned this transfer (wrong account, closed card…): the line is kept as
+    returned with the reason, and the payout waits, failed, for its account to be corrected.
+    A return after the batch was confirmed paid takes the payment back off the claim."""
+    batch = _lock_batch(transfer.batch_id)
+    transfer = Transfer.objects.select_for_update().get(pk=transfer.pk, batch=batch)
+    note = " ".join((note or "").split())[:200]
+    if reason not in Transfer.Reason.values:
+        raise ClaimError(_("Choose why the bank returned the payment."))
+    if reason == Transfer.Reason.OTHER and not note:
+        raise ClaimError(_("Write the bank's reason for the return."))
+    if batch.status not in (PaymentBatch.Status.EXPORTED, PaymentBatch.Status.PAID):
+        raise ClaimError(_("Only a payment sent to the bank can be returned by it."))
+    if transfer.status not in (Transfer.Status.SENT, Transfer.Status.PAID):
+        raise ClaimError(
+            _(
+                "This payment is already marked returned. Reload the page: someone may have "
+                "marked it meanwhile."
+            )
+        )
+    # The claim before its payout, as the account correction locks them.
+    claim = _lock(Payout.objects.values_list("claim_id", flat=True).get(pk=transfer.payout_id))
+    payout = Payout.objects.select_for_update().get(pk=transfer.payout_id)
+    was_paid = transfer.status == Transfer.Status.PAID
+    transfer.status = Transfer.Status.RETURNED
+    transfer.return_reason = reason
+    transfer.return_note = note
+    transfer.returned_at, transfer.returned_by = timezone.now(), user
+    transfer.save()
+    payout.status = Payout.Status.FAILED
+    payout.batch = None
+    payout.paid_at = None
+    payout.save(update_fields=["status", "batch", "paid_at"])
+    text = _("Payment returned by the bank (%(batch)s): %(reason)s") % {
+        "batch": batch.number,
+        "reason": transfer.reason_text,
+    }
+    if was_paid and payout.kind == Payout.Kind.PRIMARY and claim.status == S.PAID:
+        _move(claim, S.APPROVED, user, text)
+        claim.paid_at = None
+        claim.save(update_fields=["status", "paid_at"])
+    else:
+        ClaimEvent.objects.create(
+            claim=claim, from_status=claim.status, to_status=claim.status, actor=user, note=text
+        )
+    return transfer
+
+
+def failed_payouts(claim: Claim) -> list[Payout]:
+    """The claim's payouts the bank returned, each with its last returned transfer."""
+    payouts = list(claim.payouts.filter(status=Payout.Status.FAILED).order_by("pk"))
+    for payout in payouts:
+        payout.last_return = (
+            payout.transfers.filter(status=Transfer.Status.RETURNED).order_by("-pk").first()
+        )
+    return payouts
+
+
+@transaction.atomic
+def payee_correct(*, claim: Claim, user: User, payee_name: str, payee_account: str) -> Claim:
+    """The payee's corrected name and account after the bank returned a payment: kept on the
+    claim and its returned payouts, which are then due again for a later batch."""
+    claim = _lock(claim.pk)
+    payouts = list(
+        Payout.objects.select_for_update()
+        .filter(claim=claim, status=Payout.Status.FAILED)
+        .order_by("pk")
+    )
+    if not payouts:
+        raise ClaimError(
+            _(
+                "No payment of this claim is waiting for a corrected account. Reload the page: "
+                "someone may have corrected it meanwhile."
+            )
+        )
+    payee_name, payee_account = payee_name.strip(), payee_account.strip()
+    for payout in payouts:
+        last = payout.transfers.filter(status=Transfer.Status.RETURNED).order_by("-pk").first()
+        unchanged = (
+            last is not None
+            and last.payee_account == payee_account
+            and last.payee_name == payee_name
+        )
+        if unchanged and last.return_reason in Transfer.ACCOUNT_REASONS:
+            raise ClaimError(
+                _(
+                    "The bank returned the payment sent to this name and account (%(reason)s). "
+                    "Enter the corrected name or account."
+                )
+                % {"reason": last.reason_text}
+            )
+    claim.payee_name, claim.payee_account = payee_name, payee_account
+    claim.save(update_fields=["payee_name", "payee_account"])
+    for payout in payouts:
+        payout.payee_name, payout.payee_account = payee_name, payee_account
+        payout.status = Payout.Status.DUE
+        payout.save(update_fields=["payee_name", "payee_account", "status"])
+    ClaimEvent.objects.create(
+        claim=claim,
+        from_status=claim.status,
+        to_status=claim.status,
+        actor=user,
+        note=_("Payee account corrected; the payment goes into the next batch."),
+    )
+    return claim

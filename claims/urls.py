@@ -1,6 +1,6 @@
 from django.urls import path
 
-from claims import views
+from claims import payment_views, views
 
 app_name = "claims"
 
@@ -11,10 +11,16 @@ urlpatterns = [
     path("trial/", views.trial, name="trial"),
     path("notices/", views.notices_print, name="notices_print"),
     path("notices/<int:pk>/", views.notice_bundle, name="notice_bundle"),
-    path("batches/", views.batch_list, name="batch_list"),
-    path("batches/<int:pk>/", views.batch_detail, name="batch_detail"),
-    path("batches/<int:pk>/export/", views.batch_export, name="batch_export"),
-    path("batches/<int:pk>/<slug:action>/", views.batch_action, name="batch_action"),
+    path("batches/", payment_views.batch_list, name="batch_list"),
+    path("batches/<int:pk>/", payment_views.batch_detail, name="batch_detail"),
+    path("batches/<int:pk>/export/", payment_views.batch_export, name="batch_export"),
+    path("batches/<int:pk>/paid/", payment_views.batch_paid, name="batch_paid"),
+    path(
+        "batches/<int:pk>/transfers/<int:transfer_pk>/return/",
+        payment_views.transfer_return,
+        name="transfer_return",
+    ),
+    path("batches/<int:pk>/<slug:action>/", payment_views.batch_action, name="batch_action"),
     path("<int:pk>/", views.claim_detail, name="claim_detail"),
     path("<int:pk>/documents/", views.claim_document_add, name="claim_document_add"),
     path(
@@ -23,6 +29,7 @@ urlpatterns = [
         name="claim_document_download",
     ),
     path("<int:pk>/reveal/", views.claim_reveal, name="claim_reveal"),
+    path("<int:pk>/payee/", payment_views.claim_payee, name="claim_payee"),
     path("<int:pk>/withdraw/", views.claim_withdraw, name="claim_withdraw"),
     path("<int:pk>/move/", views.claim_move, name="claim_move"),
     path("<int:pk>/decide/", views.claim_decide, name="claim_decide"),

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from claims import selectors, services
 from claims.forms import (
     LABELS,
+    PAYMENT_FAILED,
     ClaimReportForm,
     DecideForm,
     DocumentForm,
@@ -30,7 +31,7 @@ from claims.forms import (
     TrialForm,
     posted_ids,
 )
-from claims.models import Claim, ClaimDocument, NoticeBundle, PaymentBatch, Payout
+from claims.models import Claim, ClaimDocument, NoticeBundle, Payout, Transfer
 from enrollment.models import Enrollment
 from enrollment.selectors import visible_enrollments
 from enrollment.views import reveal_response
@@ -40,7 +41,7 @@ from mutualaid.crypto import digest
 from mutualaid.outbox import jobs
 from organisation.decorators import report_form_errors, role_required
 from organisation.models import User
-from organisation.selectors import scoped, scoped_get_or_404, visible_units
+from organisation.selectors import scoped_get_or_404, visible_units
 from plans.engine.identity import IdNumberError, normalise_id_number
 from plans.facts_forms import NEEDS
 
@@ -174,6 +175,10 @@ def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             "secondary_form": SecondaryForm(),
             "payouts": claim.payouts.select_related("batch"),
+            "failed_payouts": services.failed_payouts(claim),
+            "transfers": Transfer.objects.filter(payout__claim=claim)
+            .select_related("batch", "payout")
+            .order_by("pk"),
             "reason_text": [REASON_TEXT.get(r, r) for r in claim.reject_reasons],
             "proposal_reasons": [REASON_TEXT.get(r, r) for r in proposal.get("reasons", [])],
             "is_clerk": user.role == User.Role.CLERK,
@@ -325,15 +330,37 @@ def claim_decide(request: HttpRequest, pk: int) -> HttpResponse:
         report_form_errors(request, form)
         return redirect("claims:claim_detail", pk=claim.pk)
     data = form.cleaned_data
-    return _act(
-        request,
-        claim,
-        services.claim_decide,
-        approve=data["approve"],
-        amount=data.get("amount"),
-        reasons=data.get("reasons", []),
-        override_reason=data.get("override_reason", ""),
-    )
+    decision = {
+        "approve": data["approve"],
+        "amount": data.get("amount"),
+        "reasons": data.get("reasons", []),
+        "override_reason": data.get("override_reason", ""),
+    }
+    if request.POST.get("confirmed") != "yes":
+        # Asked once: what will be recorded, checked as the decision itself checks it.
+        try:
+            follows, amount, reasons = services.check_decision(claim=claim, **decision)
+        except services.ClaimError as exc:
+            messages.error(request, str(exc))
+            return redirect("claims:claim_detail", pk=claim.pk)
+        from claims.reasons import REASON_TEXT
+
+        return render(
+            request,
+            "claims/decide_confirm.html",
+            {
+                "claim": claim,
+                "member": claim.enrollment.member,
+                "benefit_label": _benefit_label(claim),
+                "approve": decision["approve"],
+                "amount": amount,
+                "reason_text": [REASON_TEXT.get(r, r) for r in reasons],
+                "reasons": reasons,
+                "follows": follows,
+                "override_reason": decision["override_reason"].strip(),
+            },
+        )
+    return _act(request, claim, services.claim_decide, **decision)
 
 
 @role_required(*OFFICE)
@@ -398,7 +425,11 @@ def claim_list(request: HttpRequest) -> HttpResponse:
     sort = "due"
     if form.is_valid():
         data = form.cleaned_data
-        if data["status"]:
+        if data["status"] == PAYMENT_FAILED:
+            claims = claims.filter(
+                pk__in=Payout.objects.filter(status=Payout.Status.FAILED).values("claim_id")
+            )
+        elif data["status"]:
             claims = claims.filter(status=data["status"])
         if data["plan"]:
             claims = claims.filter(enrollment__plan__code=data["plan"])
@@ -415,7 +446,9 @@ def claim_list(request: HttpRequest) -> HttpResponse:
                 status__in=[Claim.Status.PAID, Claim.Status.REJECTED, Claim.Status.WITHDRAWN]
             )
         sort = data["sort"] or "due"
-    claims = claims.order_by(*SORTS.get(sort, SORTS["due"]), "pk")
+    claims = claims.order_by(*SORTS.get(sort, SORTS["due"]), "pk").annotate(
+        failed_reason=selectors.failed_payment_reason()
+    )
     page = Paginator(claims, PAGE_SIZE).get_page(request.GET.get("page"))
     today = timezone.localdate()
     open_statuses = {
@@ -442,7 +475,7 @@ def claim_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": rows,
             "query": query.urlencode(),
-            "statuses": Claim.Status.choices,
+            "statuses": form.fields["status"].choices[1:],
             "benefits": LABELS,
             "plans": _queue_plans(request.user),
             "units": visible_units(request.user).values_list("pk", "name")[:1000],
@@ -454,7 +487,7 @@ def claim_list(request: HttpRequest) -> HttpResponse:
 def _queue_plans(user: User):
     from plans.selectors import visible_plans
 
-    return visible_plans(user).values_list("code", "name")
+    return [(plan.code, plan.display_name) for plan in visible_plans(user)]
 
 
 @role_required(*OFFICE)
@@ -504,95 +537,6 @@ def notice_bundle(request: HttpRequest, pk: int) -> HttpResponse:
         response["Content-Disposition"] = f'attachment; filename="notices-{bundle.pk}.pdf"'
         return response
     return render(request, "claims/notice_bundle.html", {"bundle": bundle})
-
-
-# --- payment batches -----------------------------------------------------------------------------
-
-
-def _due_payouts(user: User):
-    return scoped(user, Payout.objects.select_related("claim"), "claim__union").filter(
-        status=Payout.Status.DUE, batch__isnull=True
-    )
-
-
-@role_required(*OFFICE)
-@require_http_methods(["GET", "POST"])
-def batch_list(request: HttpRequest) -> HttpResponse:
-    if request.method == "POST":
-        ids = posted_ids(request.POST.getlist("payout"))
-        try:
-            batch = services.batch_create(
-                user=request.user, payouts=_due_payouts(request.user).filter(pk__in=ids)
-            )
-        except services.ClaimError as exc:
-            messages.error(request, str(exc))
-        else:
-            return redirect("claims:batch_detail", pk=batch.pk)
-    batches = scoped(request.user, PaymentBatch.objects.all(), "office")
-    return render(
-        request,
-        "claims/batch_list.html",
-        {
-            "due": _due_payouts(request.user).order_by("created_at")[:500],
-            "batches": batches[:100],
-        },
-    )
-
-
-def _batch(request: HttpRequest, pk: int) -> PaymentBatch:
-    return scoped_get_or_404(request.user, PaymentBatch.objects.all(), "office", pk=pk)
-
-
-@role_required(*OFFICE)
-@require_GET
-def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    batch = _batch(request, pk)
-    return render(
-        request,
-        "claims/batch_detail.html",
-        {
-            "batch": batch,
-            "payouts": batch.payouts.select_related("claim"),
-        },
-    )
-
-
-@role_required(*OFFICE)
-@require_GET
-def batch_export(request: HttpRequest, pk: int) -> HttpResponse:
-    from claims.notices import bank_transfer_workbook
-
-    batch = _batch(request, pk)
-    # The file is built first: a batch is only marked exported once its file exists.
-    data = bank_transfer_workbook(batch)
-    try:
-        services.batch_mark_exported(batch=batch, user=request.user)
-    except services.ClaimError as exc:
-        messages.error(request, str(exc))
-        return redirect("claims:batch_detail", pk=batch.pk)
-    audit.record(
-        audit.Action.DOWNLOAD,
-        obj=batch,
-        count=batch.payouts.count(),
-        note="bank_file",
-    )
-    response = HttpResponse(data, content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="{batch.number}.xlsx"'
-    return response
-
-
-@role_required(*OFFICE)
-@require_POST
-def batch_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    batch = _batch(request, pk)
-    actions = {"paid": services.batch_confirm_paid, "cancel": services.batch_cancel}
-    if action not in actions:
-        raise Http404
-    try:
-        actions[action](batch=batch, user=request.user)
-    except services.ClaimError as exc:
-        messages.error(request, str(exc))
-    return redirect("claims:batch_detail", pk=batch.pk)
 
 
 # --- trial calculation ---------------------------------------------------------------------------

@@ -9,7 +9,15 @@ Where each day's answer comes from, first match wins:
 2. The ``chinesecalendar`` package (``chinese_calendar.is_workday``) for the years it covers; it
    knows public holidays and make-up working days (调休). Version 1.11.0 covers 2004–2026; it
    raises ``NotImplementedError`` for any other year, which is how coverage is detected here.
-3. Otherwise the plain week: Monday–Friday working, Saturday and Sunday not.
+3. Otherwise the plain week: Monday–Friday working, Saturday and Sunday not, except the
+   public holidays the law fixes by calendar date (``STATUTORY_FIXED``: 1 January, 1–2 May,
+   1–3 October, from 2025 under the revised 全国年节及纪念日放假办法), which are never working
+   days whatever the State Council's yearly notice arranges around them. So a due date counted
+   into a year nobody entered yet never lands on New Year's Day. The lunar holidays (Spring
+   Festival, Qingming, Dragon Boat, Mid-Autumn) and the make-up days are only known from the
+   notice, hence the basis stays ``"weekends_only"`` until the year is covered.
+
+Stored due dates are recomputed when a year's entries change (``claims.holidays``).
 
 A year is *covered* when the package covers it or an admin marked its ``HolidayYear`` complete.
 A due date whose counting crossed an uncovered year has basis ``"weekends_only"``, names those
@@ -37,6 +45,11 @@ WEEKENDS_ONLY = "weekends_only"
 
 ONE_DAY = datetime.timedelta(days=1)
 
+# (month, day) of the public holidays the law fixes by date, and the first year the current list
+# applies (the 2024 revision added 2 May from 2025 on).
+STATUTORY_FIXED = frozenset({(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)})
+STATUTORY_FROM = 2025
+
 
 @functools.cache
 def package_covers(year: int) -> bool:
@@ -50,6 +63,12 @@ def package_covers(year: int) -> bool:
 
 def is_weekend(day: datetime.date) -> bool:
     return day.weekday() >= 5
+
+
+def statutory_holiday(day: datetime.date) -> bool:
+    """Whether the law makes ``day`` a public holiday by its date alone (whatever the year's
+    notice says about the days around it)."""
+    return day.year >= STATUTORY_FROM and (day.month, day.day) in STATUTORY_FIXED
 
 
 def official_day_error(day: datetime.date, is_workday: bool) -> str | None:
@@ -178,7 +197,7 @@ class WorkdayCalendar:
         elif self._package_covers(day.year):
             known = chinese_calendar.is_workday(day)
         else:
-            known = not is_weekend(day)
+            known = not is_weekend(day) and not statutory_holiday(day)
         self._days[day] = known
         return known
 

@@ -14,8 +14,10 @@ from decimal import Decimal
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.utils import timezone
 
-from enrollment.models import Enrollment, Roster
+from enrollment.models import Enrollment, OfficeBankAccount, Receipt, Roster
+from enrollment.payments import roster_dues
 from enrollment.services import coverage_end_for, enrollment_add, member_upsert
 from organisation.models import Member, Union, User
 from plans.engine.funding import FundingChoice, funding_split
@@ -123,7 +125,9 @@ COUNTIES = (
     ("JL-CC-NG", "长春市南关区总工会", "220102"),
 )
 UNITS = (
-    UnitSpec("JL-CC-CY-001", "一汽富维汽车零部件股份有限公司工会", "JL-CC-CY", 120, 95, "220104"),
+    # The clerk's unit: 120 on the books, all 120 covered this year (the plan asks every member
+    # of a unit under 200), so next year's renewal workbook lists everyone.
+    UnitSpec("JL-CC-CY-001", "一汽富维汽车零部件股份有限公司工会", "JL-CC-CY", 120, 120, "220104"),
     UnitSpec("JL-CC-CY-002", "长春市朝阳区人民医院工会", "JL-CC-CY", 260, 70, "220104"),
     UnitSpec("JL-CC-CY-003", "长春市第二实验中学工会", "JL-CC-CY", 48, 40, "220104"),
     UnitSpec("JL-CC-NG-001", "长春市南关区市场监督管理局工会", "JL-CC-NG", 36, 30, "220102"),
@@ -140,6 +144,8 @@ USERS = (
     ("clerk2", "陈海燕（顺达物流工会）", User.Role.CLERK, "JL-CC-NG-002", False),
 )
 DEMO_PLAN = "jilin-allowance-2020"
+# The demo office offers the catalog's plans of its own province, and no other.
+DEMO_REGION = "吉林省"
 
 
 def demo_load(today: datetime.date | None = None) -> dict[str, int]:
@@ -148,9 +154,12 @@ def demo_load(today: datetime.date | None = None) -> dict[str, int]:
     rng = random.Random(20261124)  # noqa: S311 - demo names, not secrets
     with transaction.atomic():
         unions = _load_tree()
+        _offer_plans(unions[OFFICE[0]])
         _load_users(unions)
+        _load_bank_account(unions[OFFICE[0]])
         members = _load_members(unions, rng, today)
         _load_paid_roster(unions, members, today)
+        _load_headcount_proposal(unions)
         _load_claims(unions, today)
     return {
         "unions": Union.objects.count(),
@@ -211,6 +220,16 @@ def _load_tree() -> dict[str, Union]:
             contact_phone="13904310001",
         )
     return unions
+
+
+def _offer_plans(office: Union) -> None:
+    """The office's clerks are offered its province's plans only (recorded as a plan change)."""
+    from plans.services import plan_set_offered_under
+
+    for plan in Plan.objects.prefetch_related("offered_under"):
+        others = [union for union in plan.offered_under.all() if union.pk != office.pk]
+        wanted = [*others, office] if plan.region == DEMO_REGION else others
+        plan_set_offered_under(plan=plan, user=None, unions=wanted)
 
 
 # What each staff role may do in the Django admin; everything stays scoped to their node.
@@ -366,9 +385,23 @@ def _load_paid_roster(
         fee_total=total,
         payment_amount=total,
         payment_date=start - datetime.timedelta(days=10),
-        payment_reference="DEMO-2026-0001",
+        payment_reference="DEMO-2026-0001 DEMO-2026-0002",
         created_by=clerk,
     )
+    # The money came as the unit's transfer and, separately, the subsidy giver's.
+    office_staff = User.objects.get(username="office")
+    for number, due in enumerate(roster_dues(roster), start=1):
+        if due.amount:
+            Receipt.objects.create(
+                office=unions[OFFICE[0]],
+                roster=roster,
+                payer=due.payer,
+                giver=due.giver,
+                amount=due.amount,
+                received_on=start - datetime.timedelta(days=10),
+                reference=f"DEMO-2026-{number:04d}",
+                recorded_by=office_staff,
+            )
     for member in eligible:
         enrollment_add(
             member=member,
@@ -380,6 +413,36 @@ def _load_paid_roster(
             roster=roster,
             status=Enrollment.Status.ACTIVE,
         )
+
+
+def _load_bank_account(office: Union) -> None:
+    """The account the office receives fees on, printed on its fee notices."""
+    OfficeBankAccount.objects.get_or_create(
+        office=office,
+        defaults={
+            "account_name": OFFICE[1],
+            "bank_name": "中国工商银行长春人民广场支行",
+            "account_number": "4200 2012 0902 0088 888",
+            "updated_by": User.objects.get(username="office"),
+        },
+    )
+
+
+def _load_headcount_proposal(unions: dict[str, Union]) -> None:
+    """The logistics unit's clerk has proposed a new headcount that the office has yet to
+    confirm (shown on the unit's page)."""
+    from organisation.headcount import headcount_propose, pending_proposal
+    from organisation.models import HeadcountProposal
+
+    unit = unions["JL-CC-NG-002"]
+    if HeadcountProposal.objects.filter(union=unit).exists() or pending_proposal(unit):
+        return
+    headcount_propose(
+        user=User.objects.get(username="clerk2"),
+        union=unit,
+        headcount=86,
+        note="年内新招骑手6人，均已入会。",
+    )
 
 
 def _demo_pdf() -> bytes:
@@ -485,4 +548,9 @@ def _load_claims(unions: dict[str, Union], today: datetime.date) -> None:
             )
             batch = claims.batch_create(user=office, payouts=Payout.objects.filter(claim=accident))
             claims.batch_mark_exported(batch=batch, user=office)
-            claims.batch_confirm_paid(batch=batch, user=office)
+            claims.batch_confirm_paid(
+                batch=batch,
+                user=office,
+                paid_on=timezone.localdate(),
+                bank_reference=f"DEMO{batch.number}",
+            )

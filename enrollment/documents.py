@@ -16,6 +16,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone, translation
 
 from enrollment.models import Enrollment, Roster
+from enrollment.payments import bank_account_of, roster_dues
 from mutualaid.pdf import render_pdf
 from organisation.models import Union
 from plans.engine.identity import mask_id_number
@@ -144,7 +145,7 @@ def fee_notice_number(roster: Roster) -> str:
 def _plan_heading(roster: Roster) -> dict[str, Any]:
     version = roster.plan_version
     return {
-        "name": version.plan.name,
+        "name": version.plan.display_name,
         "code": version.plan.code,
         "version": version.number,
     }
@@ -199,13 +200,20 @@ def _funding_rows(roster: Roster, rules: PlanRules) -> list[FundingRow]:
 
 
 def _funding_mode_label(roster: Roster, rules: PlanRules) -> str:
-    code = (roster.funding or {}).get("mode")
-    if not code:
-        return ""
+    """The unit's funding choice in words: the plan's name for the chosen mode, or else who
+    carries which share ("单位行政负担 60%、职工个人负担 40%"); never a code."""
+    funding = roster.funding or {}
+    code = funding.get("mode")
     for mode in rules.funding.modes:
-        if mode.code == code:
+        if code and mode.code == code:
             return mode.label
-    return str(code)
+    shares = []
+    for payer in FUNDING_ORDER:
+        value = (funding.get("percent") or {}).get(payer)
+        if payer == "subsidy" or value in (None, "") or not Decimal(str(value)):
+            continue
+        shares.append(f"{PAYER_LABELS[payer]}负担 {_percent(value)}")
+    return "、".join(shares)
 
 
 def fee_notice_context(roster: Roster, *, issued_on: datetime.date | None = None) -> dict[str, Any]:
@@ -240,6 +248,14 @@ def fee_notice_context(roster: Roster, *, issued_on: datetime.date | None = None
         "subsidy": _yuan(subsidy) if subsidy else "",
         "payable": _yuan(payable),
         "payable_words": amount_in_chinese(payable),
+        # Who transfers what: the unit, and each subsidy giver separately (the same split the
+        # payment page and the ledger show).
+        "givers": [
+            {"name": due.giver, "amount": _yuan(due.amount)}
+            for due in roster_dues(roster)
+            if due.payer == "subsidy"
+        ],
+        "account": bank_account_of(office),
     }
 
 

@@ -9,6 +9,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -22,6 +23,28 @@ PERCENT = {"min_value": Decimal(0), "max_value": Decimal(100), "decimal_places":
 
 def _next_january() -> datetime.date:
     return datetime.date(timezone.localdate().year + 1, 1, 1)
+
+
+PERCENT_FIELDS = {"unit": "unit_percent", "union": "union_percent", "member": "member_percent"}
+
+
+def funding_initial(funding: dict | None) -> dict:
+    """The upload form's funding fields set to a remembered choice (``Roster.funding``'s mode
+    and percentages, see ``enrollment.renewal.last_funding``); empty: the fields' defaults."""
+    if not funding:
+        return {}
+    initial = {"mode": funding.get("mode") or ""}
+    percent = funding.get("percent") or {}
+    for payer, field in PERCENT_FIELDS.items():
+        try:
+            value = Decimal(str(percent.get(payer, 0)))
+        except ArithmeticError:
+            value = Decimal(0)
+        # 100.00 shows as 100, 33.50 as 33.5.
+        initial[field] = (
+            value.quantize(Decimal(1)) if value == value.to_integral() else value.normalize()
+        )
+    return initial
 
 
 class RosterUploadForm(forms.Form):
@@ -53,10 +76,12 @@ class RosterUploadForm(forms.Form):
     def __init__(self, *args, plans, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["plan"].queryset = plans
-        self.fields["plan"].label_from_instance = lambda plan: plan.name
+        self.fields["plan"].label_from_instance = lambda plan: plan.display_name
+        # Picking a plan brings its help and renewal workbook, and sets the funding fields to the
+        # unit's last choice for that plan (enrollment.renewal_views.upload_plan_panel).
         self.fields["plan"].widget.attrs.update(
             {
-                "hx-get": "funding-help/",
+                "hx-get": reverse("enrollment:upload_plan_panel"),
                 "hx-target": "#funding-help",
                 "hx-trigger": "change",
             }
@@ -138,18 +163,3 @@ class ReturnForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("The unit's clerk sees this text."),
     )
-
-
-class PaymentForm(forms.Form):
-    amount = forms.DecimalField(
-        label=_("Amount received (yuan)"),
-        min_value=Decimal("0.01"),
-        max_digits=14,
-        decimal_places=2,
-    )
-    paid_on = forms.DateField(
-        label=_("Date received"),
-        initial=timezone.localdate,
-        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
-    )
-    reference = forms.CharField(label=_("Bank reference"), max_length=64)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from organisation.models import Member, Union
@@ -214,6 +216,20 @@ class ShareHolding(models.Model):
         return f"{self.member_id}/{self.plan_id}/{self.coverage_start}: {self.shares}"
 
 
+class EnrollmentQuerySet(models.QuerySet):
+    def in_force(self, on: datetime.date | None = None) -> EnrollmentQuerySet:
+        """Cover in force on the day (today in the portal's time zone unless given): the one
+        definition every page, dashboard and export counts by.
+
+        Paid (active; awaiting payment and cancelled never count) and the day within the
+        coverage period, its first and last days included. Cover paid for a period that has not
+        begun, or that has ended, is not in force."""
+        day = on or timezone.localdate()
+        return self.filter(
+            status=Enrollment.Status.ACTIVE, coverage_start__lte=day, coverage_end__gte=day
+        )
+
+
 class Enrollment(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Awaiting payment")
@@ -253,6 +269,8 @@ class Enrollment(models.Model):
     activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = EnrollmentQuerySet.as_manager()
+
     class Meta:
         ordering = ["-coverage_start", "member__name"]
         verbose_name = _("enrollment")
@@ -276,3 +294,12 @@ class Enrollment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member.name} · {self.plan.code} · {self.coverage_start:%Y-%m-%d}"
+
+
+# Receipts, subsidy statements and the office's bank account live in their own module.
+from enrollment.payment_models import (  # noqa: E402, F401
+    OfficeBankAccount,
+    Receipt,
+    SubsidyStatement,
+    SubsidyStatementLine,
+)

@@ -10,12 +10,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from enrollment import rosters
-from enrollment.forms import PaymentForm, ReturnForm, RosterUploadForm
+from enrollment import renewal, rosters
+from enrollment.forms import ReturnForm, RosterUploadForm, funding_initial
 from enrollment.models import Roster
+from enrollment.payment_views import roster_payment_context
 from enrollment.workbooks import roster_template
 from mutualaid.auditlog import audit
-from organisation.decorators import report_form_errors, role_required
+from organisation.decorators import role_required
 from organisation.models import User
 from organisation.selectors import scoped_get_or_404
 from plans.models import PlanVersion
@@ -44,11 +45,16 @@ def _plans_for_upload(user: User):
 def roster_upload(request: HttpRequest) -> HttpResponse:
     user: User = request.user
     plans = _plans_for_upload(user)
+    # The chosen plan's help and renewal workbook, and the unit's last funding choice for it.
+    chosen = plans.filter(code=request.POST.get("plan") or request.GET.get("plan") or "").first()
+    plan_context = renewal.upload_plan_context(user, chosen)
+    if request.method == "POST":
+        plan_context["remembered"] = None
     form = RosterUploadForm(
         request.POST or None,
         request.FILES or None,
         plans=plans,
-        initial={"plan": request.GET.get("plan")},
+        initial={"plan": request.GET.get("plan"), **funding_initial(plan_context["remembered"])},
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -67,7 +73,9 @@ def roster_upload(request: HttpRequest) -> HttpResponse:
             form.add_error(None, str(exc))
         else:
             return redirect("enrollment:roster_detail", pk=roster.pk)
-    return render(request, "enrollment/roster_upload.html", {"form": form, "plans": plans})
+    return render(
+        request, "enrollment/roster_upload.html", {"form": form, "plans": plans, **plan_context}
+    )
 
 
 @role_required(*CLERK)
@@ -92,9 +100,11 @@ def roster_template_download(request: HttpRequest, code: str) -> HttpResponse:
     version = plan.versions.filter(status=PlanVersion.Status.PUBLISHED).order_by("-number").first()
     if version is None:
         raise Http404
-    data = roster_template(rules=version.parsed_rules, plan_code=plan.code, plan_name=plan.name)
+    data = roster_template(
+        rules=version.parsed_rules, plan_code=plan.code, plan_name=plan.display_name
+    )
     response = HttpResponse(data, content_type=XLSX)
-    response["Content-Disposition"] = _attachment(f"{plan.name}-参保名单模板.xlsx")
+    response["Content-Disposition"] = _attachment(f"{plan.display_name}-参保名单模板.xlsx")
     return response
 
 
@@ -125,7 +135,7 @@ def roster_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "enrollments": enrollments,
             "events": roster.events.select_related("actor"),
             "return_form": ReturnForm(),
-            "payment_form": PaymentForm(initial={"amount": roster.fee_total}),
+            "payment": roster_payment_context(roster, request.user),
             "is_clerk": request.user.role == User.Role.CLERK,
             "is_office": request.user.role == User.Role.OFFICE_STAFF,
             "amounts": _amounts(roster),
@@ -167,10 +177,45 @@ def _act(request: HttpRequest, pk: int, action, **kwargs) -> HttpResponse:
     return redirect("enrollment:roster_detail", pk=roster.pk)
 
 
+def _confirm_first(request: HttpRequest, pk: int, kind: str, action) -> HttpResponse:
+    """Submitting and approving act only on a POST carrying ``confirmed``: the roster's check
+    token, which the confirmation page puts in its form. Any other POST (the button on the
+    roster's page, a replayed or hand-made request) shows the confirmation page: who and how
+    much, the unit, the coverage period and what will happen, and does nothing."""
+    roster = _roster(request, pk)
+    token = request.POST.get("confirmed", "")
+    if token:
+        return _act(request, pk, action, token=token)
+    if kind == "submit" and not roster.can_submit:
+        messages.error(request, _("Only a checked roster without errors can be submitted."))
+        return redirect("enrollment:roster_detail", pk=roster.pk)
+    if kind == "approve" and roster.status != Roster.Status.SUBMITTED:
+        messages.error(request, _("Only a submitted roster can be approved."))
+        return redirect("enrollment:roster_detail", pk=roster.pk)
+    return render(
+        request,
+        "enrollment/roster_confirm.html",
+        {
+            "roster": roster,
+            "kind": kind,
+            "people": _people(roster, kind),
+            "amounts": _amounts(roster),
+            "action": f"enrollment:roster_{kind}",
+        },
+    )
+
+
+def _people(roster: Roster, kind: str) -> int:
+    """The people the step is about: the valid rows to enroll, or those enrolled for review."""
+    if kind == "submit":
+        return roster.rows_valid
+    return roster.enrollments.exclude(status="cancelled").count()
+
+
 @role_required(*CLERK)
 @require_POST
 def roster_submit(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(request, pk, rosters.roster_submit)
+    return _confirm_first(request, pk, "submit", rosters.roster_submit)
 
 
 @role_required(*CLERK)
@@ -182,7 +227,7 @@ def roster_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(*OFFICE)
 @require_POST
 def roster_approve(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(request, pk, rosters.roster_approve)
+    return _confirm_first(request, pk, "approve", rosters.roster_approve)
 
 
 @role_required(*OFFICE)
@@ -194,25 +239,6 @@ def roster_return(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Say why the roster is returned, so the unit can fix it."))
         return redirect("enrollment:roster_detail", pk=pk)
     return _act(request, pk, rosters.roster_return, reason=form.cleaned_data["reason"])
-
-
-@role_required(*OFFICE)
-@require_POST
-def roster_payment(request: HttpRequest, pk: int) -> HttpResponse:
-    form = PaymentForm(request.POST)
-    if not form.is_valid():
-        _roster(request, pk)
-        report_form_errors(request, form)
-        return redirect("enrollment:roster_detail", pk=pk)
-    data = form.cleaned_data
-    return _act(
-        request,
-        pk,
-        rosters.roster_record_payment,
-        amount=data["amount"],
-        paid_on=data["paid_on"],
-        reference=data["reference"],
-    )
 
 
 DOWNLOADS = {

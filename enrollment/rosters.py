@@ -21,7 +21,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from enrollment.enrolling import ImportRefused
-from enrollment.enrolling import bulk_audit as _bulk_audit
 from enrollment.enrolling import import_rows as _import_rows
 from enrollment.enrolling import release as _release
 from enrollment.models import Enrollment, Roster, RosterEvent, RosterFinding
@@ -36,6 +35,7 @@ from plans.engine.renewal import Holder, renewal_compare
 from plans.engine.roster import CheckResult, RosterFileError, RosterRow, check_roster
 from plans.models import PlanVersion
 from plans.reading import roster_read_limits
+from plans.selectors import plans_offered_to
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,18 @@ def _event(roster: Roster, actor: User | None, note: str = "") -> None:
 
 
 @transaction.atomic
+def _refuse_plan_not_offered(union: Union, plan) -> None:
+    """A unit enrolls only in the plans offered under it (plans.selectors, the one rule)."""
+    if not plans_offered_to(union).filter(pk=plan.pk).exists():
+        raise RosterActionError(
+            _(
+                "The plan “%(plan)s” is not offered to your unit. Choose one of the plans "
+                "listed on the upload page, or ask your office which plans it offers."
+            )
+            % {"plan": plan.display_name}
+        )
+
+
 def roster_upload(
     *,
     user: User,
@@ -91,6 +103,7 @@ def roster_upload(
     database's unique constraint ``roster_one_draft_per_period`` backs that up. If anything fails
     after the file was stored, the file is deleted again."""
 
+    _refuse_plan_not_offered(union, plan_version.plan)
     rules = plan_version.parsed_rules
     funding_validate(rules, funding)
     Union.objects.select_for_update(no_key=True).values_list("pk", flat=True).get(pk=union.pk)
@@ -249,7 +262,7 @@ def roster_annotate_run(*, roster_id: int, token: str) -> None:
         for f in roster.findings.all().iterator(chunk_size=IMPORT_BATCH)
     ]
     summary = {
-        "plan": roster.plan_version.plan.name,
+        "plan": roster.plan_version.plan.display_name,
         "rows": roster.rows_total,
         "valid_rows": roster.rows_valid,
         "fee_total": str(roster.fee_total),
@@ -404,12 +417,26 @@ def _months_before(day: datetime.date, months: int) -> datetime.date:
 # --- submit and import -----------------------------------------------------------------------
 
 
+def _confirmed(roster: Roster, token: str | None) -> None:
+    """The person confirmed this very roster: the confirmation page carries the check token of
+    the file it described, and a new upload since then gets a new one."""
+    if token is not None and token != str(roster.check_token):
+        raise RosterActionError(
+            _(
+                "The roster changed after the confirmation was shown (a new file was uploaded). "
+                "Nothing was done; look at it again."
+            )
+        )
+
+
 @transaction.atomic
-def roster_submit(*, roster: Roster, user: User) -> Roster:
+def roster_submit(*, roster: Roster, user: User, token: str | None = None) -> Roster:
 
     roster = _lock(roster.pk)
+    _confirmed(roster, token)
     if not roster.can_submit:
         raise RosterActionError(_("Only a checked roster without errors can be submitted."))
+    _refuse_plan_not_offered(roster.union, roster.plan_version.plan)
     roster.status = Roster.Status.SUBMITTING
     roster.save(update_fields=["status", "updated_at"])
     _event(roster, user)
@@ -496,6 +523,10 @@ def roster_return(*, roster: Roster, user: User, reason: str) -> Roster:
     roster = _lock(roster.pk)
     if roster.status not in (Roster.Status.SUBMITTED, Roster.Status.APPROVED):
         raise RosterActionError(_("Only a submitted or approved roster can be returned."))
+    if roster.receipts.exists() or roster.subsidy_lines.exists():
+        raise RosterActionError(
+            _("Money was already received for this roster, so it can no longer be returned.")
+        )
     _release(roster)
     roster.status = Roster.Status.RETURNED
     roster.return_reason = reason
@@ -505,9 +536,10 @@ def roster_return(*, roster: Roster, user: User, reason: str) -> Roster:
 
 
 @transaction.atomic
-def roster_approve(*, roster: Roster, user: User) -> Roster:
+def roster_approve(*, roster: Roster, user: User, token: str | None = None) -> Roster:
 
     roster = _lock(roster.pk)
+    _confirmed(roster, token)
     if roster.status != Roster.Status.SUBMITTED:
         raise RosterActionError(_("Only a submitted roster can be approved."))
     roster.status = Roster.Status.APPROVED
@@ -515,40 +547,6 @@ def roster_approve(*, roster: Roster, user: User) -> Roster:
     _event(roster, user)
     jobs.enqueue(
         "enrollment.tasks.roster_fee_notice",
-        roster.pk,
-        subject=f"roster:{roster.pk}",
-        union_id=roster.union_id,
-    )
-    return roster
-
-
-@transaction.atomic
-def roster_record_payment(
-    *, roster: Roster, user: User, amount: Decimal, paid_on: datetime.date, reference: str
-) -> Roster:
-
-    roster = _lock(roster.pk)
-    if roster.status != Roster.Status.APPROVED:
-        raise RosterActionError(_("Payment can only be recorded for an approved roster."))
-    if amount != roster.fee_total:
-        raise RosterActionError(
-            _("The amount paid (%(paid)s) must equal the fee due (%(due)s).")
-            % {"paid": amount, "due": roster.fee_total}
-        )
-    if paid_on > timezone.localdate():
-        raise RosterActionError(_("The payment date cannot be in the future."))
-    roster.status = Roster.Status.PAID
-    roster.payment_amount = amount
-    roster.payment_date = paid_on
-    roster.payment_reference = reference.strip()
-    roster.save()
-    activated = roster.enrollments.filter(status=Enrollment.Status.PENDING).update(
-        status=Enrollment.Status.ACTIVE, activated_at=timezone.now()
-    )
-    _bulk_audit(roster, "enrollment", activated, "roster_activated", user)
-    _event(roster, user, f"{amount} · {reference}")
-    jobs.enqueue(
-        "enrollment.tasks.roster_certificates",
         roster.pk,
         subject=f"roster:{roster.pk}",
         union_id=roster.union_id,

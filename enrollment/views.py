@@ -7,10 +7,12 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from enrollment import selectors
 from enrollment.models import Roster
+from enrollment.status import roster_status_choices
 from mutualaid import reveals
 from mutualaid.auditlog import audit
 from mutualaid.outbox.models import Job
@@ -35,12 +37,12 @@ def _page(request: HttpRequest, queryset) -> object:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     user: User = request.user
+    children = list(visible_unions(user).filter(parent=user.union)) if user.union else []
     context = {
         "summary": selectors.scope_summary(user),
+        "today": timezone.localdate(),
         "ancestors": user.union.ancestors() if user.union else [],
-        "children": visible_unions(user).filter(parent=user.union)
-        if user.union
-        else Union.objects.none(),
+        "children": _with_totals(user, children),
         "recent_rosters": selectors.visible_rosters(user)[:5],
         "role": user.role,
         "failed_work": scoped(user, Job.objects.filter(state=Job.State.FAILED)).count()
@@ -56,11 +58,27 @@ def union_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     if query:
         unions = unions.filter(Q(name__icontains=query) | Q(code__icontains=query))
+    page = _page(request, unions)
+    page.object_list = _with_totals(request.user, list(page.object_list))
     return render(
         request,
         "enrollment/union_list.html",
-        {"page": _page(request, unions), "query": query, "base_depth": _base_depth(request.user)},
+        {
+            "page": page,
+            "query": query,
+            "base_depth": _base_depth(request.user),
+            "today": timezone.localdate(),
+        },
     )
+
+
+def _with_totals(user: User, unions: list[Union]) -> list[Union]:
+    """The unions, each with ``totals``: the figures of the union and everything below it
+    (``selectors.subtree_totals``, three queries for the whole list)."""
+    totals = selectors.subtree_totals(user, unions)
+    for union in unions:
+        union.totals = totals[union.pk]
+    return unions
 
 
 def _base_depth(user: User) -> int:
@@ -72,14 +90,19 @@ def union_detail(request: HttpRequest, pk: int) -> HttpResponse:
     union = scoped_get_or_404(
         request.user, Union.objects.select_related("parent"), union_field="", pk=pk
     )
-    members = visible_members(request.user).filter(union__path__startswith=union.path)
+    user: User = request.user
+    children = list(visible_unions(user).filter(parent=union))
+    totals = selectors.subtree_totals(user, [union, *children])
+    for child in children:
+        child.totals = totals[child.pk]
     return render(
         request,
         "enrollment/union_detail.html",
         {
             "union": union,
-            "children": union.children.all(),
-            "member_count": members.count(),
+            "totals": totals[union.pk],
+            "children": children,
+            "today": timezone.localdate(),
             "rosters": selectors.visible_rosters(request.user).filter(union=union)[:10],
         },
     )
@@ -170,5 +193,9 @@ def roster_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "enrollment/roster_list.html",
-        {"page": _page(request, rosters), "status": status, "statuses": Roster.Status.choices},
+        {
+            "page": _page(request, rosters),
+            "status": status,
+            "statuses": roster_status_choices(),
+        },
     )

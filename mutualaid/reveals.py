@@ -34,7 +34,15 @@ from mutualaid.auditlog import audit
 from mutualaid.auditlog.models import AuditEntry
 
 # The audit notes of a number shown in full: what the limits count.
-SHOWN_NOTES = ("id_number_shown", "bank_card_shown", "payee_account_shown", "claim_form_bank_card")
+SHOWN_NOTES = (
+    "id_number_shown",
+    "bank_card_shown",
+    "payee_account_shown",
+    "claim_form_bank_card",
+    # A workbook of a unit's people with their numbers in full counts as one view.
+    "renewal_workbook",
+    "member_list_export",
+)
 # The notes of a refusal, by the limit reached.
 REFUSED_NOTES = {"minute": "reveal_limit_minute", "day": "reveal_limit_day"}
 MINUTE = datetime.timedelta(minutes=1)
@@ -58,7 +66,7 @@ def _reached(user) -> tuple[str, int] | None:
     return None
 
 
-def reveal(request: HttpRequest, *, obj: Model, note: str) -> bool:
+def reveal(request: HttpRequest, *, obj: Model, note: str, count: int = 1) -> bool:
     """Record one number of ``obj`` shown in full to the request's user, and say whether it may
     be shown: False when the user has reached a limit, and then the refusal is recorded instead
     (its entry names the limit). Call it before showing the number."""
@@ -68,7 +76,7 @@ def reveal(request: HttpRequest, *, obj: Model, note: str) -> bool:
         list(get_user_model()._base_manager.select_for_update().filter(pk=user.pk).values("pk"))
         reached = _reached(user)
         if reached is None:
-            audit.record(audit.Action.VIEW, obj=obj, note=note)
+            audit.record(audit.Action.VIEW, obj=obj, note=note, count=count)
             return True
         window, limit = reached
         audit.record(

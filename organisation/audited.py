@@ -7,7 +7,7 @@ from plans.engine.identity import mask_bank_card, mask_id_number, mask_phone
 
 
 def register() -> None:
-    from organisation.models import Member, Union, User
+    from organisation.models import HeadcountProposal, Member, Union, User
 
     audit.register(
         Member,
@@ -47,5 +47,16 @@ def register() -> None:
             union_id=audit.attr("pk"),
             trail=audit.trail("union"),
             ignored=audit.BOOKKEEPING | {"path"},
+        ),
+    )
+    audit.register(
+        HeadcountProposal,
+        audit.Spec(
+            type="headcount_proposal",
+            created=("union", "headcount", "previous", "note", "status"),
+            label=lambda p: f"{p.union} · {p.headcount}",
+            union_id=audit.attr("union_id"),
+            trail=audit.trail("union", "union_id"),
+            ignored=audit.BOOKKEEPING | {"proposed_at"},
         ),
     )

@@ -294,3 +294,67 @@ class Member(models.Model):
     @property
     def phone_masked(self) -> str:
         return mask_phone(self.phone)
+
+
+class HeadcountProposal(models.Model):
+    """A unit's headcount as its clerk proposes it, until county, city or office staff above the
+    unit confirm it (then it becomes ``Union.headcount``, which the roster check uses) or reject
+    it. A unit has at most one proposal waiting at a time (``organisation.headcount``)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for confirmation")
+        CONFIRMED = "confirmed", _("Confirmed")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Replaced by a newer proposal")
+
+    union = models.ForeignKey(
+        Union,
+        verbose_name=_("unit"),
+        on_delete=models.PROTECT,
+        related_name="headcount_proposals",
+    )
+    headcount = models.PositiveIntegerField(_("proposed headcount"))
+    previous = models.PositiveIntegerField(_("headcount before"), default=0)
+    note = models.TextField(_("note"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    proposed_by = models.ForeignKey(
+        "organisation.User",
+        verbose_name=_("proposed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    proposed_at = models.DateTimeField(_("proposed at"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        "organisation.User",
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at", "-pk"]
+        verbose_name = _("headcount proposal")
+        verbose_name_plural = _("headcount proposals")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["union"],
+                condition=Q(status="pending"),
+                name="headcount_one_pending_per_union",
+            ),
+            models.CheckConstraint(
+                condition=Q(headcount__gte=1), name="headcount_proposal_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending") | Q(decided_at__isnull=False),
+                name="headcount_decision_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.union} · {self.headcount} · {self.get_status_display()}"

@@ -24,6 +24,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from enrollment.selectors import in_force_counts
 from mutualaid.exports import neutralise
 from mutualaid.reveals import REFUSED_NOTES
 from organisation.decorators import role_required
@@ -85,7 +86,7 @@ class DashboardFilterForm(forms.Form):
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["plan"].queryset = visible_plans(user).order_by("name", "code")
-        self.fields["plan"].label_from_instance = lambda plan: plan.name
+        self.fields["plan"].label_from_instance = lambda plan: plan.display_name
         self.helper = FormHelper()
         self.helper.form_tag = False
 
@@ -250,11 +251,14 @@ def dashboards_page(request: HttpRequest) -> HttpResponse:
     form, filters, set_aside = read_filters(request)
     tables = [compute(request.user, filters) for compute in dashboards.TABLES.values()]
     cards = [{"table": table, "chart": chart(table)} for table in tables]
+    plan_id = filters.plan.pk if filters.plan is not None else None
+    in_force = in_force_counts(request.user, on=filters.date_to, plan_id=plan_id)
     return render(
         request,
         "oversight/dashboards.html",
         {
             "cards": cards,
+            "in_force": in_force,
             "form": form,
             "filters": filters,
             "set_aside": set_aside,

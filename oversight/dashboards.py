@@ -40,7 +40,8 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext
 
 from claims.models import Claim, Payout
-from enrollment.models import Enrollment, Roster
+from enrollment.models import Roster
+from enrollment.selectors import enrollments_in_force, in_force_counts
 from organisation.models import User
 from organisation.selectors import scoped, visible_units
 from plans.models import Plan, PlanVersion
@@ -229,16 +230,9 @@ def participation(user: User, filters: Filters | None = None) -> Table:
         u["pk"]: u
         for u in visible_units(user).order_by("path").values("pk", "name", "code", "headcount")
     }
+    plan_id = filters.plan.pk if filters.plan is not None else None
     groups = (
-        scoped(
-            user,
-            Enrollment.objects.filter(
-                filters.plans(user, "plan_id"),
-                status=Enrollment.Status.ACTIVE,
-                coverage_start__lte=day,
-                coverage_end__gte=day,
-            ),
-        )
+        enrollments_in_force(user, on=day, plan_id=plan_id)
         .values("union_id", "plan_id")
         .annotate(members=Count("member_id", distinct=True), version=Max("plan_version_id"))
         .order_by()
@@ -280,6 +274,25 @@ def participation(user: User, filters: Filters | None = None) -> Table:
             rows.append(
                 Row([unit["name"], unit["code"], "", headcount, 0, _rate(0, headcount), None, ""])
             )
+    if rows:
+        # Everyone covered that day, each member once however many plans or units cover them:
+        # the count the home page shows (enrollment.selectors.in_force_counts).
+        people = in_force_counts(user, on=day, plan_id=plan_id)["people"]
+        headcounts = sum(unit["headcount"] for unit in units.values())
+        rows.append(
+            Row(
+                [
+                    gettext("Total"),
+                    "",
+                    "",
+                    headcounts,
+                    people,
+                    _rate(people, headcounts),
+                    None,
+                    "",
+                ]
+            )
+        )
     return Table(
         slug="participation",
         title=gettext("Participation by union"),
@@ -295,10 +308,11 @@ def participation(user: User, filters: Filters | None = None) -> Table:
         ],
         rows=rows,
         note=gettext(
-            "Enrolled members are distinct members with an active enrollment in the plan whose "
-            "cover is in force on the day, counted once however many enrollments they hold. The "
-            "required rate is the plan's participation rule for a unit of that headcount. The "
-            "period's first day does not apply to this table."
+            "Enrolled members are distinct members whose paid cover in the plan is in force on "
+            "the day (the day within the coverage period), counted once however many "
+            "enrollments they hold; the total counts each member once across units and plans, "
+            "as the home page does. The required rate is the plan's participation rule for a "
+            "unit of that headcount. The period's first day does not apply to this table."
         ),
         chart_title=gettext("Participation rate"),
         bars=bars,

@@ -15,8 +15,10 @@ class PlanVersionInline(admin.TabularInline):
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "office")
-    search_fields = ("code", "name")
+    list_display = ("code", "name", "region", "office")
+    search_fields = ("code", "name", "region")
+    # Where a plan is offered is set on the plan page, where each change is recorded.
+    exclude = ("offered_under",)
     inlines = [PlanVersionInline]
 
     def get_queryset(self, request):

@@ -197,17 +197,97 @@ def version_try(request: HttpRequest, code: str, number: int) -> HttpResponse:
 @role_required(*ADMIN)
 @require_POST
 def version_publish(request: HttpRequest, code: str, number: int) -> HttpResponse:
+    """Posted from the try page, it shows what publishing will change and asks once; posted
+    again from that page with ``confirmed``, it publishes."""
     version = _version(request, code, number)
     form = EffectiveForm(request.POST, prefix="version")
     if not form.is_valid():
         messages.error(request, _("Give the date the version comes into force."))
         return redirect("plans:version_try", code=code, number=number)
+    effective_from = form.cleaned_data["effective_from"]
     try:
-        services.version_publish(
-            version=version, user=request.user, effective_from=form.cleaned_data["effective_from"]
-        )
+        if request.POST.get("confirmed") != "yes":
+            ending = services.version_publish_preview(
+                version=version, effective_from=effective_from
+            )
+            return render(
+                request,
+                "plans/version_publish_confirm.html",
+                {
+                    "plan": version.plan,
+                    "version": version,
+                    "effective_from": effective_from,
+                    "ending": ending,
+                    "form": form,
+                },
+            )
+        services.version_publish(version=version, user=request.user, effective_from=effective_from)
     except services.PlanAdminError as exc:
         messages.error(request, str(exc))
         return redirect("plans:version_try", code=code, number=number)
     messages.success(request, _("Version %(n)s is published.") % {"n": version.number})
     return redirect("plans:plan_detail", code=code)
+
+
+# --- where a plan is offered -------------------------------------------------------------------
+
+
+class _NodeChoices(forms.ModelMultipleChoiceField):
+    """A value that is no row id at all is an invalid choice, never a database error."""
+
+    def clean(self, value):
+        for item in value or ():
+            if not str(item).isdigit() or int(item) > 2**63 - 1:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": item},
+                )
+        return super().clean(value)
+
+
+class OfferedUnderForm(forms.Form):
+    unions = _NodeChoices(
+        label=gettext_lazy("Offered under"),
+        queryset=services.offering_nodes(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy(
+            "Units at or below a chosen office, city or county union may enroll in the plan. "
+            "Units already enrolled keep their cover."
+        ),
+    )
+
+    def __init__(self, *args, plan: Plan, **kwargs):
+        super().__init__(*args, **kwargs)
+        nodes = services.offering_nodes()
+        if plan.office_id is not None:
+            nodes = nodes.filter(path__startswith=plan.office.path)
+        self.fields["unions"].queryset = nodes
+        self.fields["unions"].label_from_instance = lambda union: (
+            "\u3000" * union.depth + union.name
+        )
+
+
+@role_required(*ADMIN)
+@require_http_methods(["GET", "POST"])
+def plan_offered(request: HttpRequest, code: str) -> HttpResponse:
+    """The plan admin chooses under which offices, city and county unions the plan is offered."""
+    plan = _plan(request, code)
+    form = OfferedUnderForm(
+        request.POST or None, plan=plan, initial={"unions": list(plan.offered_under.all())}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.plan_set_offered_under(
+                plan=plan, user=request.user, unions=form.cleaned_data["unions"]
+            )
+        except services.PlanAdminError as exc:
+            form.add_error("unions", str(exc))
+        else:
+            if changed:
+                messages.success(request, _("Where the plan is offered is saved."))
+            else:
+                messages.info(request, _("Nothing changed."))
+            return redirect("plans:plan_detail", code=plan.code)
+    return render(request, "plans/plan_offered.html", {"plan": plan, "form": form})

@@ -14,6 +14,15 @@ from plans.engine.rules import PlanRules, RulesError, parse_rules
 class Plan(models.Model):
     code = models.SlugField(_("code"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=200)
+    region = models.CharField(
+        _("region"),
+        max_length=50,
+        blank=True,
+        help_text=_(
+            "The province or city whose union issued the plan, shown with its name so that "
+            "plans of different regions with similar names are told apart."
+        ),
+    )
     description = models.TextField(_("description"), blank=True)
     office = models.ForeignKey(
         "organisation.Union",
@@ -24,6 +33,16 @@ class Plan(models.Model):
         related_name="plans",
         help_text=_("The office that runs the plan; empty for plans every office may use."),
     )
+    offered_under = models.ManyToManyField(
+        "organisation.Union",
+        verbose_name=_("offered under"),
+        blank=True,
+        related_name="offered_plans",
+        help_text=_(
+            "Offices, or city and county unions, under which units may enroll in the plan: "
+            "every union at or below one of them."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -33,7 +52,15 @@ class Plan(models.Model):
         verbose_name_plural = _("plans")
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.code})"
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name users read: the region first, so that similar plans of different regions
+        are told apart in every list, workbook and notice."""
+        if not self.region or self.name.startswith(self.region):
+            return self.name
+        return f"{self.region}·{self.name}"
 
 
 class PlanVersion(models.Model):
@@ -105,6 +132,7 @@ class PlanChange(models.Model):
         EDITED = "edited", _("Edited")
         PUBLISHED = "published", _("Published")
         SUPERSEDED = "superseded", _("Superseded")
+        OFFERED = "offered", _("Where it is offered changed")
 
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="changes")
     version = models.ForeignKey(

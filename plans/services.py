@@ -33,6 +33,8 @@ class LoadReport:
     updated_drafts: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     kept_published: list[str] = field(default_factory=list)
+    # Offices a newly created plan was offered under (a plan already there keeps its own).
+    offered_under: list[str] = field(default_factory=list)
 
 
 def catalog_read(directory: Path = CATALOG_DIR) -> list[dict]:
@@ -48,6 +50,8 @@ def catalog_read(directory: Path = CATALOG_DIR) -> list[dict]:
             raise CatalogError(f"{path.name}: not valid JSON ({exc}).") from exc
         if data.get("code") != path.stem:
             raise CatalogError(f"{path.name}: its code must match the file name.")
+        if not isinstance(data.get("region", ""), str) or len(data.get("region", "")) > 50:
+            raise CatalogError(f"{path.name}: the region must be a text of at most 50 characters.")
         for version in data.get("versions", []):
             try:
                 parse_rules(version["rules"])
@@ -60,17 +64,28 @@ def catalog_read(directory: Path = CATALOG_DIR) -> list[dict]:
 
 @transaction.atomic
 def plans_load_catalog(*, directory: Path = CATALOG_DIR) -> LoadReport:
+    """Create or update the catalog's plans. A plan the catalog creates is offered under every
+    office there is, as the plans an upgraded database already had are; where a plan is offered
+    is then the plan admin's to narrow, and loading again never changes it."""
+    from organisation.models import Union
+
     report = LoadReport()
+    offices = list(Union.objects.filter(level=Union.Level.OFFICE))
+    report.offered_under = [office.name for office in offices]
     for data in catalog_read(directory):
-        plan, created = Plan.objects.get_or_create(
-            code=data["code"],
-            defaults={"name": data["name"], "description": data.get("description", "")},
-        )
+        described = {
+            "name": data["name"],
+            "region": data.get("region", ""),
+            "description": data.get("description", ""),
+        }
+        plan, created = Plan.objects.get_or_create(code=data["code"], defaults=described)
         if created:
+            plan.offered_under.add(*offices)
             report.created_plans.append(plan.code)
-        elif (plan.name, plan.description) != (data["name"], data.get("description", "")):
-            plan.name, plan.description = data["name"], data.get("description", "")
-            plan.save(update_fields=["name", "description", "updated_at"])
+        elif any(getattr(plan, key) != value for key, value in described.items()):
+            for key, value in described.items():
+                setattr(plan, key, value)
+            plan.save(update_fields=[*described, "updated_at"])
             report.updated_plans.append(plan.code)
         for item in data["versions"]:
             _load_version(plan, item, report)
@@ -183,6 +198,33 @@ def version_edit(
     return version
 
 
+def version_publish_preview(
+    *, version: PlanVersion, effective_from: datetime.date
+) -> list[tuple[PlanVersion, datetime.date]]:
+    """What publishing would do, without doing it: each published version that then ends, with
+    its new last day. Raises PlanAdminError when the version cannot be published from that day."""
+    if version.status != PlanVersion.Status.DRAFT:
+        raise PlanAdminError(_("This version is already published."))
+    published = list(
+        version.plan.versions.filter(status=PlanVersion.Status.PUBLISHED).order_by("effective_from")
+    )
+    for older in published:
+        if older.effective_from >= effective_from:
+            raise PlanAdminError(
+                _(
+                    "Version %(n)s is already in force from %(day)s; a new version must start "
+                    "after that."
+                )
+                % {"n": older.number, "day": older.effective_from}
+            )
+    day_before = effective_from - datetime.timedelta(days=1)
+    return [
+        (older, day_before)
+        for older in published
+        if older.effective_to is None or older.effective_to >= effective_from
+    ]
+
+
 @transaction.atomic
 def version_publish(*, version: PlanVersion, user, effective_from: datetime.date) -> PlanVersion:
     """Publish a draft from ``effective_from``. The version in force until then ends the day
@@ -194,32 +236,19 @@ def version_publish(*, version: PlanVersion, user, effective_from: datetime.date
     if version.status != PlanVersion.Status.DRAFT:
         raise PlanAdminError(_("This version is already published."))
     parse_rules(version.rules)
-    published = list(
-        plan.versions.filter(status=PlanVersion.Status.PUBLISHED).order_by("effective_from")
-    )
-    for older in published:
-        if older.effective_from >= effective_from:
-            raise PlanAdminError(
-                _(
-                    "Version %(n)s is already in force from %(day)s; a new version must start "
-                    "after that."
-                )
-                % {"n": older.number, "day": older.effective_from}
-            )
-    for older in published:
-        if older.effective_to is None or older.effective_to >= effective_from:
-            before = {"effective_to": str(older.effective_to) if older.effective_to else None}
-            older.effective_to = effective_from - datetime.timedelta(days=1)
-            older.status = PlanVersion.Status.SUPERSEDED
-            older.save(update_fields=["effective_to", "status", "updated_at"])
-            PlanChange.objects.create(
-                plan=plan,
-                version=older,
-                action=PlanChange.Action.SUPERSEDED,
-                actor=user,
-                before=before,
-                after={"effective_to": str(older.effective_to)},
-            )
+    for older, new_end in version_publish_preview(version=version, effective_from=effective_from):
+        before = {"effective_to": str(older.effective_to) if older.effective_to else None}
+        older.effective_to = new_end
+        older.status = PlanVersion.Status.SUPERSEDED
+        older.save(update_fields=["effective_to", "status", "updated_at"])
+        PlanChange.objects.create(
+            plan=plan,
+            version=older,
+            action=PlanChange.Action.SUPERSEDED,
+            actor=user,
+            before=before,
+            after={"effective_to": str(older.effective_to)},
+        )
     version.status = PlanVersion.Status.PUBLISHED
     version.effective_from = effective_from
     version.effective_to = None
@@ -233,3 +262,57 @@ def version_publish(*, version: PlanVersion, user, effective_from: datetime.date
         after={"effective_from": str(effective_from)},
     )
     return version
+
+
+# --- where a plan is offered -------------------------------------------------------------------
+
+
+def offering_nodes():
+    """The nodes a plan can be offered under: offices, city and county unions."""
+    from organisation.models import Union
+
+    return Union.objects.exclude(level=Union.Level.GRASSROOTS).order_by("path")
+
+
+@transaction.atomic
+def plan_set_offered_under(*, plan: Plan, user, unions) -> bool:
+    """Offer the plan under exactly these nodes (offices, city or county unions). Units already
+    enrolled keep their cover; only new rosters follow the change. Recorded as a PlanChange and
+    in the audit log; returns whether anything changed."""
+    from mutualaid.auditlog import audit
+    from plans.models import PlanChange
+
+    plan = _lock_plan(plan.pk)
+    chosen = {union.pk: union for union in unions}
+    allowed = offering_nodes()
+    if plan.office_id is not None:
+        allowed = allowed.filter(path__startswith=plan.office.path)
+    allowed_ids = set(allowed.values_list("pk", flat=True))
+    refused = sorted(union.name for pk, union in chosen.items() if pk not in allowed_ids)
+    if refused:
+        raise PlanAdminError(
+            _("The plan cannot be offered under %(names)s.") % {"names": "、".join(refused)}
+        )
+    before = list(plan.offered_under.order_by("path"))
+    if {u.pk for u in before} == set(chosen):
+        return False
+    after = sorted(chosen.values(), key=lambda u: u.path)
+    plan.offered_under.set(after)
+
+    def names(nodes) -> str:
+        return "、".join(node.name for node in nodes) or "—"
+
+    PlanChange.objects.create(
+        plan=plan,
+        action=PlanChange.Action.OFFERED,
+        actor=user,
+        after={"offered_under": [u.pk for u in after]},
+        note=f"{names(before)} → {names(after)}",
+    )
+    audit.record(
+        audit.Action.UPDATE,
+        obj=plan,
+        user=user,
+        changes={"offered_under": [names(before), names(after)]},
+    )
+    return True

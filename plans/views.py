@@ -17,6 +17,7 @@ def plan_list(request: HttpRequest) -> HttpResponse:
 def plan_detail(request: HttpRequest, code: str) -> HttpResponse:
     plan = get_object_or_404(visible_plans(request.user), code=code)
     versions = [(version, version.parsed_rules) for version in plan.versions.order_by("-number")]
+    is_admin = request.user.role == "plan_admin" or request.user.is_superuser
     return render(
         request,
         "plans/plan_detail.html",
@@ -24,7 +25,8 @@ def plan_detail(request: HttpRequest, code: str) -> HttpResponse:
             "plan": plan,
             "versions": versions,
             "changes": plan.changes.select_related("version", "actor")[:50],
-            "is_admin": request.user.role == "plan_admin" or request.user.is_superuser,
+            "is_admin": is_admin,
+            "offered_under": plan.offered_under.order_by("path") if is_admin else [],
             "has_draft": plan.versions.filter(status="draft").exists(),
         },
     )

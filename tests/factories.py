@@ -149,3 +149,42 @@ def png_document(size: tuple[int, int] = (40, 30)) -> bytes:
     out = BytesIO()
     Image.new("RGB", size, (200, 30, 30)).save(out, format="PNG")
     return out.getvalue()
+
+
+def approved_roster(
+    union: Union,
+    *,
+    people: int = 80,
+    code: str = "jilin-allowance-2020",
+    percent: dict | None = None,
+    mode: str | None = None,
+    coverage_start: datetime.date = datetime.date(2026, 1, 1),
+    **kwargs,
+) -> Roster:
+    """An approved roster of ``people`` at the plan's fee per share, its funding split as the
+    checker stores it (jilin: 110 a head, 30 of it the provincial organs union's subsidy)."""
+    from plans.engine.funding import FundingChoice, funding_split
+
+    version = catalog_version(code)
+    rules = version.parsed_rules
+    percent = percent or {"unit": Decimal("60"), "member": Decimal("40")}
+    fee_total = rules.fees.per_share * people
+    amounts = funding_split(
+        rules, FundingChoice(mode, percent), fee_total=fee_total, members=people
+    )
+    return RosterFactory(
+        union=union,
+        plan_version=version,
+        status=Roster.Status.APPROVED,
+        coverage_start=coverage_start,
+        coverage_end=coverage_end_for(coverage_start, 12),
+        fee_total=fee_total,
+        rows_valid=people,
+        funding={
+            "mode": mode,
+            "percent": {k: str(v) for k, v in percent.items()},
+            "amounts": {k: str(v) for k, v in amounts.items()},
+        },
+        created_by=kwargs.pop("created_by", None) or UserFactory(),
+        **kwargs,
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import io
+from decimal import Decimal
 
 import openpyxl
 import pytest
@@ -133,7 +134,11 @@ def test_a_roster_import_and_its_payment_are_logged_as_bulk_changes(
     client.force_login(world.clerk_a)
     run(upload, client, workbook(good_rows(4)))
     roster = Roster.objects.get()
-    run(client.post, reverse("enrollment:roster_submit", args=[roster.pk]))
+    run(
+        client.post,
+        reverse("enrollment:roster_submit", args=[roster.pk]),
+        {"confirmed": str(roster.check_token)},
+    )
     roster.refresh_from_db()
     assert roster.status == Roster.Status.SUBMITTED
     bulk = AuditEntry.objects.filter(action=Action.BULK, trail=f"roster:{roster.pk}")
@@ -142,16 +147,30 @@ def test_a_roster_import_and_its_payment_are_logged_as_bulk_changes(
     assert bulk.filter(object_type="member", count=4).exists()
 
     client.force_login(world.office_staff)
-    run(client.post, reverse("enrollment:roster_approve", args=[roster.pk]))
     run(
         client.post,
-        reverse("enrollment:roster_payment", args=[roster.pk]),
-        {
-            "amount": str(Roster.objects.get().fee_total),
-            "paid_on": timezone.localdate(),
-            "reference": "BANK-1",
-        },
+        reverse("enrollment:roster_approve", args=[roster.pk]),
+        {"confirmed": str(roster.check_token)},
     )
+    # The unit's share, then the subsidy giver's: each receipt confirmed once.
+    dues = Roster.objects.get().funding["amounts"]
+    unit_due = sum(Decimal(v) for k, v in dues.items() if k != "subsidy")
+    for n, (payer, amount) in enumerate(
+        (("unit", unit_due), ("subsidy:吉林省直机关工会", Decimal(dues["subsidy"])))
+    ):
+        run(
+            client.post,
+            reverse("enrollment:roster_payment", args=[roster.pk]),
+            {
+                "payer": payer,
+                "amount": str(amount),
+                "received_on": timezone.localdate(),
+                "reference": f"BANK-{n}",
+                "confirmed": "yes",
+            },
+        )
+    receipts = AuditEntry.objects.filter(object_type="receipt", trail=f"roster:{roster.pk}")
+    assert receipts.count() == 2 and {e.actor for e in receipts} == {world.office_staff}
     activated = bulk.get(note="roster_activated")
     assert activated.count == 4 and activated.actor == world.office_staff
     assert Enrollment.objects.filter(status=Enrollment.Status.ACTIVE).count() == 4

@@ -155,7 +155,8 @@ def test_union_counts_existing_enrollments_and_its_headcount(tmp_path, world):
 
     status, payload, _ = run(*arguments, "--union", world.unit_a.code, "--headcount", "2")
     assert status == 1
-    assert [f["code"] for f in payload["findings"]] == ["already_enrolled"]
+    # Three people listed for a unit of two: a warning, after the row findings.
+    assert [f["code"] for f in payload["findings"]] == ["already_enrolled", "rows_exceed_headcount"]
 
     status, payload, _ = run(*arguments, "--json")
     assert (status, payload["findings"]) == (0, [])
@@ -175,6 +176,25 @@ def test_headcount_alone_enables_the_participation_check(tmp_path, catalog):
     assert status == 1
     status, _, _ = run(*arguments, "--headcount", "150")
     assert status == 0
+
+
+def test_more_rows_than_the_headcount_is_a_warning_with_exit_0(tmp_path, catalog):
+    path = roster_of(tmp_path, [person(i) for i in range(1, 6)])
+    arguments = [path, "--plan", PLAN, "--coverage-start", "2026-01-01", "--json"]
+    status, payload, _ = run(*arguments, "--headcount", "4")
+    assert status == 0
+    assert payload["valid_rows"] == 5
+    [finding] = payload["findings"]
+    assert list(finding) == FINDING_KEYS
+    assert (finding["code"], finding["level"], finding["row"], finding["column"]) == (
+        "rows_exceed_headcount",
+        "warning",
+        None,
+        None,
+    )
+    assert "5人" in finding["message"] and "4人" in finding["message"]
+    status, payload, _ = run(*arguments, "--headcount", "5")
+    assert (status, payload["findings"]) == (0, [])
 
 
 @pytest.mark.parametrize(

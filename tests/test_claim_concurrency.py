@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from claims import services
 from claims.models import Claim, PaymentBatch, Payout
@@ -54,7 +55,8 @@ def test_two_payment_confirmations_pay_once(world):
     services.batch_mark_exported(batch=batch, user=world.office_staff)
 
     def confirm():
-        return services.batch_confirm_paid(batch=batch, user=world.office_staff)
+        return services.batch_confirm_paid(batch=batch, user=world.office_staff,
+                                           paid_on=timezone.localdate(), bank_reference="B-1")
 
     results = race(confirm, confirm)
     assert sum(isinstance(r, PaymentBatch) for r in results) == 1, results

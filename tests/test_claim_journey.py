@@ -9,6 +9,7 @@ from decimal import Decimal
 import openpyxl
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone, translation
 
 from claims.models import Claim, ClaimDocument, PaymentBatch, Payout
 from tests import factories
@@ -79,12 +80,26 @@ def test_whole_journey_from_report_to_paid(client, world, covered):
 
     # Departing from the proposal needs a written reason.
     run(client.post, reverse("claims:claim_decide", args=[claim.pk]),
-        {"approve": "pay", "amount": "400.00"})
+        {"approve": "pay", "amount": "400.00", "confirmed": "yes"})
     claim.refresh_from_db()
     assert claim.status == Claim.Status.REVIEWING
+    # Without a reason the confirmation page is not shown either: the claim page says why.
+    refused = client.post(reverse("claims:claim_decide", args=[claim.pk]),
+                          {"approve": "pay", "amount": "400.00"})
+    assert refused.status_code == 302
+
+    # The decision is shown before it is recorded, once, with its amount.
+    with translation.override("en"):
+        confirm = client.post(reverse("claims:claim_decide", args=[claim.pk]),
+                              {"approve": "pay", "amount": "500.00"})
+    assert confirm.status_code == 200
+    page = confirm.content.decode()
+    assert "500.00" in page and 'name="confirmed" value="yes"' in page
+    claim.refresh_from_db()
+    assert claim.status == Claim.Status.REVIEWING and not Payout.objects.exists()
 
     run(client.post, reverse("claims:claim_decide", args=[claim.pk]),
-        {"approve": "pay", "amount": "500.00"})
+        {"approve": "pay", "amount": "500.00", "confirmed": "yes"})
     claim.refresh_from_db()
     assert claim.status == Claim.Status.APPROVED and claim.approved_amount == Decimal("500.00")
     assert claim.notice
@@ -93,7 +108,7 @@ def test_whole_journey_from_report_to_paid(client, world, covered):
 
     # Deciding twice is refused: the claim has moved on.
     again = run(client.post, reverse("claims:claim_decide", args=[claim.pk]),
-                {"approve": "pay", "amount": "500.00"}, follow=True)
+                {"approve": "pay", "amount": "500.00", "confirmed": "yes"}, follow=True)
     assert Payout.objects.filter(claim=claim).count() == 1
     assert "alert-danger" in again.content.decode()
 
@@ -109,14 +124,16 @@ def test_whole_journey_from_report_to_paid(client, world, covered):
     assert PaymentBatch.objects.count() == 1
 
     # Confirming before export is refused; export, then confirm.
-    run(client.post, reverse("claims:batch_action", args=[batch.pk, "paid"]))
+    paid = {"paid_on": timezone.localdate().isoformat(), "bank_reference": "BOC20260311-0001",
+            "confirmed": "yes"}
+    run(client.post, reverse("claims:batch_paid", args=[batch.pk]), paid)
     batch.refresh_from_db()
     assert batch.status == PaymentBatch.Status.OPEN
     workbook = client.get(reverse("claims:batch_export", args=[batch.pk]))
     sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).active
     values = [cell for row in sheet.iter_rows(values_only=True) for cell in row]
     assert "6222021234567890128" in values and claim.number in " ".join(map(str, values))
-    run(client.post, reverse("claims:batch_action", args=[batch.pk, "paid"]))
+    run(client.post, reverse("claims:batch_paid", args=[batch.pk]), paid)
     claim.refresh_from_db()
     payout.refresh_from_db()
     assert claim.status == Claim.Status.PAID and payout.status == Payout.Status.PAID
@@ -144,11 +161,12 @@ def test_rejection_needs_reasons_and_follows_the_engine(client, world, covered):
     assert claim.proposal["decision"] == "reject"
     assert "stay_too_short" in claim.proposal["reasons"]
     client.force_login(world.office_staff)
-    run(client.post, reverse("claims:claim_decide", args=[claim.pk]), {"approve": "reject"})
+    run(client.post, reverse("claims:claim_decide", args=[claim.pk]),
+        {"approve": "reject", "confirmed": "yes"})
     claim.refresh_from_db()
     assert claim.status == Claim.Status.REVIEWING
     run(client.post, reverse("claims:claim_decide", args=[claim.pk]),
-        {"approve": "reject", "reasons": ["stay_too_short"]})
+        {"approve": "reject", "reasons": ["stay_too_short"], "confirmed": "yes"})
     claim.refresh_from_db()
     assert claim.status == Claim.Status.REJECTED and claim.reject_reasons == ["stay_too_short"]
     assert not Payout.objects.exists()

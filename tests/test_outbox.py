@@ -116,7 +116,11 @@ def test_submission_with_the_broker_down_enrolls_once_when_it_is_back(
     roster = Roster.objects.get(union=world.unit_a)
     assert roster.status == Roster.Status.CHECKED and roster.can_submit
     with broker_down():
-        response = run(client.post, reverse("enrollment:roster_submit", args=[roster.pk]))
+        response = run(
+            client.post,
+            reverse("enrollment:roster_submit", args=[roster.pk]),
+            {"confirmed": str(roster.check_token)},
+        )
     assert response.status_code == 302
     roster.refresh_from_db()
     assert roster.status == Roster.Status.SUBMITTING
@@ -149,7 +153,7 @@ def test_decision_with_the_broker_down_gets_its_notice_when_it_is_back(client, w
         response = run(
             client.post,
             reverse("claims:claim_decide", args=[claim.pk]),
-            {"approve": "pay", "amount": claim.proposal["amount"]},
+            {"approve": "pay", "amount": claim.proposal["amount"], "confirmed": "yes"},
         )
     assert response.status_code == 302
     claim.refresh_from_db()
@@ -219,7 +223,11 @@ def test_a_failed_import_puts_the_roster_back_to_be_submitted_again(
 
     monkeypatch.setattr(rosters, "roster_import_run", broken)
     monkeypatch.setattr(settings, "CELERY_TASK_EAGER_PROPAGATES", False)
-    run(client.post, reverse("enrollment:roster_submit", args=[roster.pk]))
+    run(
+        client.post,
+        reverse("enrollment:roster_submit", args=[roster.pk]),
+        {"confirmed": str(roster.check_token)},
+    )
     job = Job.objects.get(name="enrollment.tasks.roster_import")
     for _attempt in range(2):
         assert job.state == Job.State.PENDING
@@ -361,7 +369,10 @@ def test_import_completes_exactly_once_after_the_whole_worker_is_killed(client, 
 
         _wait(checked, 240, "the roster was checked")
         assert roster.rows_valid == rows
-        client.post(reverse("enrollment:roster_submit", args=[roster.pk]))
+        client.post(
+            reverse("enrollment:roster_submit", args=[roster.pk]),
+            {"confirmed": str(roster.check_token)},
+        )
         job_query = Job.objects.filter(name="enrollment.tasks.roster_import")
 
         def importing() -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 from decimal import Decimal
 
 import openpyxl
@@ -111,9 +112,20 @@ def test_admin_copies_edits_tries_and_publishes(admin, world):
     assert "¥500.00" in text and "¥600.00" in text
     assert "employment_type_ineligible" in text
 
-    response = admin.post(
-        reverse("plans:version_publish", args=[CODE, 2]), {"version-effective_from": "2025-01-01"}
-    )
+    # Publishing asks once, saying what will change, and changes nothing until confirmed.
+    publish = reverse("plans:version_publish", args=[CODE, 2])
+    asked = admin.post(publish, {"version-effective_from": "2025-01-01"})
+    assert asked.status_code == 200
+    assert asked.context["effective_from"] == datetime.date(2025, 1, 1)
+    assert [(v.number, end) for v, end in asked.context["ending"]] == [
+        (1, datetime.date(2024, 12, 31))
+    ]
+    confirm = asked.content.decode()
+    assert 'name="confirmed" value="yes"' in confirm and "2025-01-01" in confirm
+    assert not re.findall(r"<script(?![^>]*\bsrc=)", confirm)  # no inline script (CSP)
+    draft.refresh_from_db()
+    assert draft.status == PlanVersion.Status.DRAFT
+    response = admin.post(publish, {"version-effective_from": "2025-01-01", "confirmed": "yes"})
     assert response.status_code == 302
     v1 = PlanVersion.objects.get(plan__code=CODE, number=1)
     draft.refresh_from_db()
@@ -209,3 +221,16 @@ def test_only_plan_admins_edit_plans(client, world):
         assert client.post(reverse("plans:version_copy", args=[CODE])).status_code == 403
         assert client.get(reverse("plans:version_edit", args=[CODE, 1])).status_code == 403
     assert PlanVersion.objects.filter(plan__code=CODE).count() == 1
+
+
+def test_publishing_from_a_day_it_cannot_start_is_refused_before_asking(admin, world):
+    admin.post(reverse("plans:version_copy", args=[CODE]))
+    response = admin.post(
+        reverse("plans:version_publish", args=[CODE, 2]),
+        {"version-effective_from": "2019-01-01"},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == reverse("plans:version_try", args=[CODE, 2])
+    assert "alert-danger" in response.content.decode()
+    assert PlanVersion.objects.get(plan__code=CODE, number=2).status == PlanVersion.Status.DRAFT
+    assert not PlanChange.objects.filter(action=PlanChange.Action.PUBLISHED).exists()

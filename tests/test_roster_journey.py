@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import io
+from decimal import Decimal
 
 import openpyxl
 import pytest
@@ -142,7 +143,11 @@ def test_whole_journey_from_messy_roster_to_active_cover(client, world, journey)
     )
 
     # A roster with errors cannot be submitted.
-    journey(client.post, reverse("enrollment:roster_submit", args=[roster.pk]))
+    journey(
+        client.post,
+        reverse("enrollment:roster_submit", args=[roster.pk]),
+        {"confirmed": str(roster.check_token)},
+    )
     roster.refresh_from_db()
     assert roster.status == Roster.Status.CHECKED
     assert not Enrollment.objects.exists()
@@ -155,39 +160,63 @@ def test_whole_journey_from_messy_roster_to_active_cover(client, world, journey)
     assert str(roster.fee_total) == "440.00"
     assert roster.funding["amounts"] == {"subsidy": "120.00", "unit": "192.00", "member": "128.00"}
 
-    journey(client.post, reverse("enrollment:roster_submit", args=[roster.pk]))
+    journey(
+        client.post,
+        reverse("enrollment:roster_submit", args=[roster.pk]),
+        {"confirmed": str(roster.check_token)},
+    )
     roster.refresh_from_db()
     assert roster.status == Roster.Status.SUBMITTED
     assert Enrollment.objects.filter(roster=roster, status="pending").count() == 4
 
     # Submitting again enrolls nobody twice.
-    journey(client.post, reverse("enrollment:roster_submit", args=[roster.pk]))
+    journey(
+        client.post,
+        reverse("enrollment:roster_submit", args=[roster.pk]),
+        {"confirmed": str(roster.check_token)},
+    )
     assert Enrollment.objects.filter(roster=roster).count() == 4
 
     client.force_login(world.office_staff)
     queue = client.get(reverse("enrollment:roster_list"), {"status": "submitted"})
     assert world.unit_a.name in queue.content.decode()
-    journey(client.post, reverse("enrollment:roster_approve", args=[roster.pk]))
+    journey(
+        client.post,
+        reverse("enrollment:roster_approve", args=[roster.pk]),
+        {"confirmed": str(roster.check_token)},
+    )
     roster.refresh_from_db()
     assert roster.status == Roster.Status.APPROVED
     assert roster.fee_notice
 
+    # The unit owes 320.00 (its 192.00 and the members' 128.00), the giver the 120.00 subsidy.
+    url = reverse("enrollment:roster_payment", args=[roster.pk])
     wrong = journey(
         client.post,
-        reverse("enrollment:roster_payment", args=[roster.pk]),
-        {"amount": "400.00", "paid_on": "2025-12-20", "reference": "BANK-1"},
+        url,
+        {"payer": "unit", "amount": "440.00", "received_on": "2025-12-20", "reference": "BANK-1"},
         follow=True,
     )
-    assert "440.00" in wrong.content.decode()
+    assert "320.00" in wrong.content.decode()
+    roster.refresh_from_db()
+    assert roster.status == Roster.Status.APPROVED and not roster.receipts.exists()
+
+    unit = {"payer": "unit", "amount": "320.00", "received_on": "2025-12-20", "reference": "B-1"}
+    confirm = journey(client.post, url, unit)
+    assert confirm.status_code == 200 and 'name="confirmed"' in confirm.content.decode()
+    assert not roster.receipts.exists()
+    journey(client.post, url, {**unit, "confirmed": "yes"})
     roster.refresh_from_db()
     assert roster.status == Roster.Status.APPROVED
-
-    journey(
-        client.post,
-        reverse("enrollment:roster_payment", args=[roster.pk]),
-        {"amount": "440.00", "paid_on": "2025-12-20", "reference": "BANK-1"},
-    )
+    giver = {
+        "payer": "subsidy:吉林省直机关工会",
+        "amount": "120.00",
+        "received_on": "2025-12-21",
+        "reference": "B-2",
+    }
+    journey(client.post, url, {**giver, "confirmed": "yes"})
     roster.refresh_from_db()
+    assert roster.payment_amount == Decimal("440.00")
     assert roster.status == Roster.Status.PAID
     assert Enrollment.objects.filter(roster=roster, status="active").count() == 4
     assert roster.certificates
@@ -198,7 +227,11 @@ def test_whole_journey_from_messy_roster_to_active_cover(client, world, journey)
 def test_return_with_a_reason_releases_the_shares(client, world, journey):
     journey(upload, client, workbook(good_rows(4)))
     roster = Roster.objects.get(union=world.unit_a)
-    journey(client.post, reverse("enrollment:roster_submit", args=[roster.pk]))
+    journey(
+        client.post,
+        reverse("enrollment:roster_submit", args=[roster.pk]),
+        {"confirmed": str(roster.check_token)},
+    )
     client.force_login(world.office_staff)
     empty = journey(
         client.post,
@@ -224,7 +257,11 @@ def test_return_with_a_reason_releases_the_shares(client, world, journey):
 def test_a_person_enrolled_through_another_union_is_already_enrolled(client, world, journey):
     journey(upload, client, workbook(good_rows(4)))
     first = Roster.objects.get(union=world.unit_a)
-    journey(client.post, reverse("enrollment:roster_submit", args=[first.pk]))
+    journey(
+        client.post,
+        reverse("enrollment:roster_submit", args=[first.pk]),
+        {"confirmed": str(first.check_token)},
+    )
 
     world.unit_b.headcount = 2
     world.unit_b.save()
@@ -304,7 +341,11 @@ def test_renewal_shows_who_was_added_dropped_and_changed(client, world, journey)
 def test_only_clerks_upload_and_only_office_staff_approve(client, world, journey):
     journey(upload, client, workbook(good_rows(4)))
     roster = Roster.objects.get(union=world.unit_a)
-    journey(client.post, reverse("enrollment:roster_submit", args=[roster.pk]))
+    journey(
+        client.post,
+        reverse("enrollment:roster_submit", args=[roster.pk]),
+        {"confirmed": str(roster.check_token)},
+    )
     client.force_login(world.office_staff)
     assert client.get(reverse("enrollment:roster_upload")).status_code == 403
     client.force_login(world.clerk_a)

@@ -122,13 +122,32 @@ def test_roster_journey_with_a_real_worker(client, world, worker):
     done = client.get(reverse("enrollment:roster_progress", args=[roster.pk]))
     assert done["HX-Refresh"] == "true"
 
-    client.post(reverse("enrollment:roster_submit", args=[roster.pk]))
+    client.post(
+        reverse("enrollment:roster_submit", args=[roster.pk]),
+        {"confirmed": str(roster.check_token)},
+    )
     roster = wait_for(roster, until=lambda r: r.status == "submitted", worker=worker)
     client.force_login(world.office_staff)
-    client.post(reverse("enrollment:roster_approve", args=[roster.pk]))
+    client.post(
+        reverse("enrollment:roster_approve", args=[roster.pk]),
+        {"confirmed": str(roster.check_token)},
+    )
     roster = wait_for(roster, until=lambda r: bool(r.fee_notice), worker=worker)
-    client.post(reverse("enrollment:roster_payment", args=[roster.pk]),
-                {"amount": "330.00", "paid_on": "2025-12-01", "reference": "BANK-9"})
+    # The unit's 240.00 and the subsidy giver's 90.00, each confirmed.
+    for payer, amount, reference in (
+        ("unit", "240.00", "BANK-9"),
+        ("subsidy:吉林省直机关工会", "90.00", "BANK-10"),
+    ):
+        client.post(
+            reverse("enrollment:roster_payment", args=[roster.pk]),
+            {
+                "payer": payer,
+                "amount": amount,
+                "received_on": "2025-12-01",
+                "reference": reference,
+                "confirmed": "yes",
+            },
+        )
     roster = wait_for(roster, until=lambda r: bool(r.certificates), worker=worker)
     assert roster.status == Roster.Status.PAID
     assert Enrollment.objects.filter(roster=roster, status="active").count() == 3

@@ -12,6 +12,7 @@ by hand: a page added later is checked too, and the suite fails until it is clas
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import re
 from collections.abc import Callable, Iterator
@@ -28,8 +29,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 
-from claims.models import Claim, ClaimDocument, NoticeBundle, PaymentBatch, Payout
-from enrollment.models import Roster
+from claims.models import Claim, ClaimDocument, NoticeBundle, PaymentBatch, Payout, Transfer
+from enrollment.models import Roster, SubsidyStatement
 from mutualaid.outbox.models import Job
 from organisation.models import User
 from plans import services as plan_services
@@ -76,6 +77,16 @@ def _pk(name: str) -> Callable[[SimpleNamespace], list[dict]]:
     return lambda o: [{"pk": getattr(o, name).pk}]
 
 
+def _headcount_proposal(o: SimpleNamespace):
+    """Unit A's pending headcount proposal (made on first use; the owner's empty POST decides
+    nothing)."""
+    from organisation.headcount import headcount_propose, pending_proposal
+
+    return pending_proposal(o.unit) or headcount_propose(
+        user=o.world.clerk_a, union=o.unit, headcount=120
+    )
+
+
 PAGES: dict[str, Page] = {
     # The allow-list: the only pages an anonymous visitor reaches (static files are served by
     # WhiteNoise, outside the URL patterns).
@@ -102,6 +113,30 @@ PAGES: dict[str, Page] = {
     "enrollment:roster_list": Page(),
     "enrollment:roster_upload": Page(post=True, roles=CLERK, owner="clerk_a"),
     "enrollment:funding_help": Page(roles=CLERK, owner="clerk_a"),
+    "enrollment:upload_plan_panel": Page(roles=CLERK, owner="clerk_a"),
+    "enrollment:renewal_workbook": Page(
+        get=False,
+        post=True,
+        scope="unit",
+        roles=(User.Role.CLERK, User.Role.COUNTY_STAFF, User.Role.OFFICE_STAFF),
+        owner="clerk_a",
+        kwargs=lambda o: [{"pk": o.unit.pk, "code": o.plan.code}],
+    ),
+    "enrollment:member_export": Page(
+        get=False,
+        post=True,
+        scope="unit",
+        roles=(User.Role.CLERK, User.Role.COUNTY_STAFF, User.Role.OFFICE_STAFF),
+        kwargs=_pk("unit"),
+    ),
+    # Scoped first (404), then only the unit's clerk may propose and only staff above the unit
+    # may decide (403).
+    "enrollment:headcount_propose": Page(
+        post=True, scope="unit", owner="clerk_a", kwargs=_pk("unit")
+    ),
+    "enrollment:headcount_decide": Page(
+        post=True, scope="unit", kwargs=lambda o: [{"pk": _headcount_proposal(o).pk}]
+    ),
     "enrollment:roster_template": Page(scope="office", kwargs=lambda o: [{"code": o.plan.code}]),
     "enrollment:roster_detail": Page(scope="unit", kwargs=_pk("roster")),
     "enrollment:roster_progress": Page(scope="unit", kwargs=_pk("roster")),
@@ -127,6 +162,20 @@ PAGES: dict[str, Page] = {
     "enrollment:roster_payment": Page(
         get=False, post=True, scope="unit", roles=OFFICE, kwargs=_pk("roster")
     ),
+    "enrollment:receipt_list": Page(roles=OFFICE),
+    "enrollment:receipt_export": Page(roles=OFFICE),
+    "enrollment:statement_list": Page(roles=OFFICE),
+    "enrollment:statement_create": Page(get=False, post=True, roles=OFFICE),
+    "enrollment:statement_detail": Page(scope="office", roles=OFFICE, kwargs=_pk("statement")),
+    "enrollment:statement_receipt": Page(
+        get=False, post=True, scope="office", roles=OFFICE, kwargs=_pk("statement")
+    ),
+    "enrollment:statement_download": Page(
+        scope="office",
+        roles=OFFICE,
+        kwargs=lambda o: [{"pk": o.statement.pk, "kind": k} for k in ("pdf", "xlsx")],
+    ),
+    "enrollment:bank_account": Page(post=True, roles=OFFICE),
     "oversight:dashboards": Page(roles=DASHBOARD),
     "oversight:background_work": Page(roles=OFFICE),
     "oversight:background_work_retry": Page(
@@ -161,7 +210,20 @@ PAGES: dict[str, Page] = {
         post=True,
         scope="office",
         roles=OFFICE,
-        kwargs=lambda o: [{"pk": o.batch.pk, "action": a} for a in ("paid", "cancel")],
+        kwargs=lambda o: [{"pk": o.batch.pk, "action": "cancel"}],
+    ),
+    "claims:batch_paid": Page(post=True, scope="office", roles=OFFICE, kwargs=_pk("batch")),
+    "claims:transfer_return": Page(
+        post=True,
+        scope="office",
+        roles=OFFICE,
+        kwargs=lambda o: [{"pk": o.batch.pk, "transfer_pk": o.transfer.pk}],
+    ),
+    "claims:claim_payee": Page(
+        post=True,
+        scope="unit",
+        roles=(User.Role.CLERK, User.Role.OFFICE_STAFF),
+        kwargs=_pk("claim"),
     ),
     "claims:claim_detail": Page(scope="unit", kwargs=_pk("claim")),
     # Not role-gated: another union's claim is a 404 first, then roles other than clerk and
@@ -194,6 +256,13 @@ PAGES: dict[str, Page] = {
     "claims:claim_notice": Page(scope="unit", kwargs=_pk("claim")),
     "plans:plan_list": Page(),
     "plans:plan_detail": Page(scope="office", kwargs=lambda o: [{"code": o.plan.code}]),
+    "plans:plan_offered": Page(
+        post=True,
+        scope="office",
+        roles=PLAN_ADMIN,
+        owner="plan_admin",
+        kwargs=lambda o: [{"code": o.plan.code}],
+    ),
     "plans:version_copy": Page(
         get=False,
         post=True,
@@ -351,7 +420,7 @@ def site(world, django_capture_on_commit_callbacks):
     batch = PaymentBatch.objects.create(
         number="PB-SECURITY-1", office=world.office, total="100.00", created_by=world.office_staff
     )
-    Payout.objects.create(
+    payout = Payout.objects.create(
         claim=claim,
         kind=Payout.Kind.PRIMARY,
         amount="100.00",
@@ -360,6 +429,13 @@ def site(world, django_capture_on_commit_callbacks):
         status=Payout.Status.BATCHED,
         batch=batch,
         granted_by=world.office_staff,
+    )
+    transfer = Transfer.objects.create(
+        batch=batch,
+        payout=payout,
+        amount=payout.amount,
+        payee_name=payout.payee_name,
+        payee_account=payout.payee_account,
     )
     people = {
         "other_office_staff": world.other_office_staff,
@@ -379,9 +455,18 @@ def site(world, django_capture_on_commit_callbacks):
         state=Job.State.FAILED,
         attempts=3,
     )
+    statement = SubsidyStatement.objects.create(
+        office=world.office,
+        giver="吉林省直机关工会",
+        period_start=datetime.date(2026, 1, 1),
+        period_end=datetime.date(2026, 12, 31),
+        total="30.00",
+        created_by=world.office_staff,
+    )
     return SimpleNamespace(
         world=world,
         job=job,
+        statement=statement,
         unit=world.unit_a,
         member=world.member_a,
         plan=plan,
@@ -392,6 +477,7 @@ def site(world, django_capture_on_commit_callbacks):
         document=document,
         bundle=bundle,
         batch=batch,
+        transfer=transfer,
         people=people,
         run=django_capture_on_commit_callbacks,
     )

@@ -12,7 +12,7 @@ from django.utils import timezone, translation
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from claims.models import Claim, PaymentBatch, Payout
+from claims.models import Claim, PaymentBatch, Payout, Transfer
 from claims.notices import (
     BANK_HEADER,
     BANK_SHEET,
@@ -350,6 +350,14 @@ def batch(world, enrollment) -> PaymentBatch:
     )
     batch.total = total + secondary.amount
     batch.save()
+    for payout in batch.payouts.all():
+        Transfer.objects.create(
+            batch=batch,
+            payout=payout,
+            amount=payout.amount,
+            payee_name=payout.payee_name,
+            payee_account=payout.payee_account,
+        )
     return batch
 
 

@@ -9,7 +9,7 @@ from openpyxl.utils import get_column_letter
 from enrollment.annotate.base import _MAIN, _R, LAST_ROW, MAX_LISTED, SUMMARY_TITLE, _esc
 from enrollment.annotate.styles import _Styles
 from mutualaid.exports import neutralise
-from plans.engine.findings import ERROR, WARNING, Finding
+from plans.engine.findings import ERROR, WARNING, Finding, code_label
 
 _LEVEL_LABEL = {ERROR: "错误", WARNING: "提醒"}
 
@@ -57,7 +57,8 @@ def _summary_xml(
             ]
         )
     lines.append([])
-    lines.append([(label, bold) for label in ("行号", "列", "代码", "级别", "说明")])
+    # Each code by its Chinese label; the code itself in a column of its own, for scripts.
+    lines.append([(label, bold) for label in ("行号", "列", "问题类型", "级别", "说明", "代码")])
     header_row = len(lines)
     ordered = sorted(findings, key=lambda f: (f.row is not None, f.row or 0, f.col or -1))
     links = []
@@ -68,9 +69,10 @@ def _summary_xml(
             [
                 (finding.row if finding.row is not None else "全表", None),
                 (finding.column or "", None),
-                (finding.code, None),
+                (code_label(finding.code), None),
                 (_LEVEL_LABEL.get(finding.level, finding.level), level),
                 (finding.message, wrap),
+                (finding.code, None),
             ]
         )
         if finding.row is not None and 1 <= finding.row <= LAST_ROW:
@@ -104,14 +106,14 @@ def _summary_xml(
         f'<hyperlink ref="A{row}" location="{_esc(target, quote=True)}" display="{shown}"/>'
         for row, target, shown in links
     )
-    widths = (14, 14, 26, 8, 70)
+    widths = (14, 14, 22, 8, 70, 26)
     cols = "".join(
         f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>' for i, w in enumerate(widths, 1)
     )
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         f'<worksheet xmlns="{_MAIN}" xmlns:r="{_R}"><sheetPr><tabColor rgb="FFC00000"/>'
-        f'</sheetPr><dimension ref="A1:E{len(lines)}"/><sheetViews><sheetView tabSelected="1" '
+        f'</sheetPr><dimension ref="A1:F{len(lines)}"/><sheetViews><sheetView tabSelected="1" '
         f'workbookViewId="0"><pane ySplit="{header_row}" topLeftCell="A{header_row + 1}" '
         'activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>'
         f'<sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols>'

@@ -97,7 +97,11 @@ def test_a_february_roster_of_people_covered_from_january_is_refused_at_check(cl
     found = sorted(roster.findings.filter(code="already_enrolled").values_list("row", flat=True))
     assert found == [3, 4, 5]
     # Submitting is refused, and nobody holds a second cover.
-    run(client.post, reverse("enrollment:roster_submit", args=[roster.pk]))
+    run(
+        client.post,
+        reverse("enrollment:roster_submit", args=[roster.pk]),
+        {"confirmed": str(roster.check_token)},
+    )
     roster.refresh_from_db()
     assert roster.status == Roster.Status.CHECKED
     assert not roster.enrollments.exists()
@@ -129,7 +133,11 @@ def test_cover_taken_between_check_and_submit_is_refused_at_import(client, world
     roster = Roster.objects.get(union=world.unit_b)
     assert roster.can_submit
     covered(world, JAN)  # another unit enrolls the same people meanwhile
-    run(client.post, reverse("enrollment:roster_submit", args=[roster.pk]))
+    run(
+        client.post,
+        reverse("enrollment:roster_submit", args=[roster.pk]),
+        {"confirmed": str(roster.check_token)},
+    )
     roster.refresh_from_db()
     assert roster.status == Roster.Status.CHECKED
     assert roster.findings.filter(code="already_enrolled").count() == 3
@@ -193,7 +201,11 @@ def test_adjacent_periods_do_not_overlap(client, world, run):
     run(upload, client, workbook(good_rows(3)), JAN)
     roster = Roster.objects.get(union=world.unit_b)
     assert roster.error_count == 0 and roster.can_submit
-    run(client.post, reverse("enrollment:roster_submit", args=[roster.pk]))
+    run(
+        client.post,
+        reverse("enrollment:roster_submit", args=[roster.pk]),
+        {"confirmed": str(roster.check_token)},
+    )
     roster.refresh_from_db()
     assert roster.status == Roster.Status.SUBMITTED
     assert roster.enrollments.count() == 3

@@ -190,6 +190,12 @@ NOTES = {
     "roster_annotated": _("Annotated roster workbook downloaded (full ID numbers)"),
     "roster_fee_notice": _("Fee notice downloaded"),
     "roster_certificates": _("Certificate list downloaded"),
+    "renewal_workbook": _(
+        "Renewal workbook downloaded (%(count)s people with ID, phone and bank numbers in full)"
+    ),
+    "member_list_export": _(
+        "Member list downloaded (%(count)s people with ID, phone and bank numbers in full)"
+    ),
     "bank_file": _("Bank transfer file downloaded (%(count)s full bank card numbers)"),
     "notice_bundle": _("Decision notices bundle downloaded"),
     "drafts_purged": _("Unsubmitted roster drafts deleted after %(days)s days"),
@@ -410,12 +416,16 @@ RECORD_TYPES = {
     "claim_document": _("Claim document"),
     "payout": _("Payout"),
     "payment_batch": _("Payment batch"),
+    "transfer": _("Bank transfer"),
     "notice_bundle": _("Notice bundle"),
     "plan": _("Plan"),
     "plan_version": _("Plan version"),
     "user": _("User"),
     "union": _("Union"),
     "job": _("Background work"),
+    "receipt": _("Receipt"),
+    "subsidy_statement": _("Subsidy statement"),
+    "office_bank_account": _("Office bank account"),
 }
 
 

@@ -125,7 +125,11 @@ def by_first(table: dashboards.Table) -> dict:
 def test_participation_rate_and_threshold(world, data):
     table = dashboards.participation(world.office_staff, YEAR_2026)
     rows = by_first(table)
-    assert set(rows) == {"甲单位工会", "乙单位工会", "丙单位工会"}
+    assert set(rows) == {"甲单位工会", "乙单位工会", "丙单位工会", gettext("Total")}
+    # The total counts each member once, against the headcounts of every unit in scope.
+    total = rows[gettext("Total")]
+    assert total.values[3:6] == [202, 3, Decimal("0.0149")] and not total.warn
+    assert table.rows[-1] is total
     a = rows["甲单位工会"]
     assert a.values[2:7] == [data.name, 100, 1, Decimal("0.0100"), Decimal("1.00")]
     assert a.warn
@@ -187,7 +191,8 @@ def test_percentile_and_working_days():
 def test_other_office_sees_none_of_it(world, data):
     user = world.other_office_staff
     assert {r.values[0] for r in dashboards.participation(user, YEAR_2026).rows} == {
-        "外办事处单位工会"
+        "外办事处单位工会",
+        gettext("Total"),
     }
     assert [r.values[4] for r in dashboards.fees(user, YEAR_2026).rows][0] == Decimal("5000.00")
     assert all(
@@ -236,7 +241,7 @@ def test_export_is_scoped_and_neutralised(client, world, data):
     client.force_login(world.other_office_staff)
     response = client.get(reverse("oversight:dashboard_export", args=["participation"]), QUERY_2026)
     rows = sheet_rows(response)
-    assert [row[0] for row in rows[HEADER_ROW + 1 :]] == ["外办事处单位工会"]
+    assert [row[0] for row in rows[HEADER_ROW + 1 :]] == ["外办事处单位工会", gettext("Total")]
     response = client.get(reverse("oversight:dashboard_export", args=["turnaround"]), QUERY_2026)
     rows = sheet_rows(response)
     assert len(rows) == HEADER_ROW + 1  # the lines above the header, and the header

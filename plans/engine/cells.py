@@ -167,5 +167,6 @@ def parse_date(value: object) -> datetime.date | None:
         return datetime.date(year, month, day)
     except ValueError:
         raise CellError(
-            f"出生日期“{cell_text(value)}”不是真实存在的日期，请核对后重新填写。"
+            f"出生日期“{cell_text(value)}”不是真实存在的日期。请核对后按日期重新填写，"
+            "例如 1990-01-02、1990/1/2、19900102 或 1990年1月2日。"
         ) from None

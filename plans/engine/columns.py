@@ -1,9 +1,10 @@
 """The roster's columns (CONTRACTS §1) as plain data, in the order the template lays them out.
 
-The reader matches a header against ``header`` and ``aliases`` after trimming spaces and line
-breaks; the template writes ``header``. ``values`` lists the fixed choices of a column (empty
-for free text and numbers), and ``help`` is the Chinese sentence shown to a clerk on the
-template's header comment and instructions sheet.
+The reader matches a header against ``header`` and ``aliases`` after removing every space and
+line break, ``*``/``＊`` marks and a trailing bracketed note such as ``（必填）`` (see
+``plans.engine.roster.header_text``); the template writes ``header``. ``values`` lists the
+fixed choices of a column (empty for free text and numbers), and ``help`` is the Chinese
+sentence shown to a clerk on the template's header comment and instructions sheet.
 """
 
 from __future__ import annotations

@@ -91,8 +91,8 @@ _ID_DEFAULT_MESSAGES = {
     ),
 }
 
-_EXCEL_NUMBER_MESSAGE = (
-    "身份证号码被Excel当作数字保存（例如显示为1.10101E+17），后几位数字已经丢失。"
+EXCEL_NUMBER_MESSAGE = (
+    "身份证号码被当作数字保存（Excel中显示为1.10101E+17一类），后几位数字已经丢失或改变。"
     "请先将该列设置为文本格式，再重新录入完整的18位身份证号码。"
 )
 
@@ -163,19 +163,19 @@ def normalise_id_number(raw: object) -> str:
     if isinstance(raw, float):
         # A double carries only about 15-16 significant digits, so an 18-digit ID stored
         # as a float has always lost information, even when it looks whole.
-        raise IdNumberError(_EXCEL_NUMBER_MESSAGE, code=ID_FORMAT)
+        raise IdNumberError(EXCEL_NUMBER_MESSAGE, code=ID_FORMAT)
     if isinstance(raw, int):
         # An exact 18-digit integer is still intact (for example from a database column),
         # but anything shorter usually means Excel dropped leading or trailing digits.
         if _ID_MIN_INT <= raw <= _ID_MAX_INT:
             return str(raw)
-        raise IdNumberError(_EXCEL_NUMBER_MESSAGE, code=ID_FORMAT)
+        raise IdNumberError(EXCEL_NUMBER_MESSAGE, code=ID_FORMAT)
     if not isinstance(raw, str):
         raise IdNumberError(code=ID_FORMAT)
 
     text = normalise_digits(_strip_all_whitespace(raw))
     if _NUMERIC_EXPORT.fullmatch(text):
-        raise IdNumberError(_EXCEL_NUMBER_MESSAGE, code=ID_FORMAT)
+        raise IdNumberError(EXCEL_NUMBER_MESSAGE, code=ID_FORMAT)
     return text.replace("x", "X")
 
 

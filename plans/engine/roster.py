@@ -49,7 +49,13 @@ from xml.etree import ElementTree
 from plans.engine.columns import COLUMNS
 from plans.engine.findings import ERROR, Finding
 from plans.engine.money import ZERO, format_money, quantize_money
-from plans.engine.roster_check import KEYS, RosterRow, RowChecker, participation_finding
+from plans.engine.roster_check import (
+    KEYS,
+    RosterRow,
+    RowChecker,
+    headcount_finding,
+    participation_finding,
+)
 from plans.engine.roster_reader import (
     CORRUPT_MESSAGE,
     VALUE_MAX_CHARS,
@@ -169,6 +175,9 @@ def check_roster(
     participation = participation_finding(rules, headcount, len(valid))
     if participation is not None:
         findings.append(participation)
+    too_many = headcount_finding(headcount, total)
+    if too_many is not None:
+        findings.append(too_many)
     if progress is not None:
         progress(total, total)
     return CheckResult(
@@ -342,6 +351,10 @@ def _is_blank(cells: Sequence[object]) -> bool:
 _ALIAS_TO_KEY = {name: column.key for column in COLUMNS for name in column.names}
 _REQUIRED = tuple(column.key for column in COLUMNS if column.required)
 _HEADER_SPACE = re.compile(r"\s+")
+# Units decorate headers: "*姓名" or "姓名＊" for a required column, "身份证号码（必填）",
+# "份数(选填)", "是否参加医保【必填】" for a note. Both are taken off, in any order.
+_HEADER_MARK = re.compile(r"^[*＊]+|[*＊]+$")
+_HEADER_NOTE = re.compile(r"(?:（[^（）]*）|\([^()]*\)|【[^【】]*】|\[[^\[\]]*\])$")
 
 
 def _reader_errors() -> tuple[type[BaseException], ...]:
@@ -435,11 +448,21 @@ def _guarded(rows: Iterator, errors: tuple[type[BaseException], ...]) -> Iterato
         raise _refuse("file_corrupt", CORRUPT_MESSAGE) from exc
 
 
+def header_text(value: object) -> str:
+    """A header as matched: without spaces and line breaks, required marks and a trailing
+    bracketed note ("手机 号码" -> "手机号码", "*身份证号码（必填）" -> "身份证号码")."""
+    text = _HEADER_SPACE.sub("", value if isinstance(value, str) else str(value))
+    while True:
+        bare = _HEADER_NOTE.sub("", _HEADER_MARK.sub("", text))
+        if bare == text or not bare:
+            return bare or text
+        text = bare
+
+
 def _header_key(value: object) -> str | None:
     if value is None:
         return None
-    text = _HEADER_SPACE.sub("", value if isinstance(value, str) else str(value))
-    return _ALIAS_TO_KEY.get(text)
+    return _ALIAS_TO_KEY.get(header_text(value))
 
 
 def _find_header(
@@ -456,7 +479,7 @@ def _find_header(
             key = keys[col]
             if key is None:
                 continue
-            text = str(cells[col]).strip()
+            text = header_text(cells[col])
             if key in columns:
                 first_col, first_text = columns[key]
                 raise _refuse(

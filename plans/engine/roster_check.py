@@ -31,6 +31,7 @@ from plans.engine.cells import (
 from plans.engine.columns import COLUMNS
 from plans.engine.findings import ERROR, WARNING, Finding
 from plans.engine.identity import (
+    EXCEL_NUMBER_MESSAGE,
     IdNumberError,
     age_on,
     normalise_digits,
@@ -234,6 +235,12 @@ class RowChecker:
         birth = gender = None
         if raw is None or (type(raw) is str and not raw.strip()):
             self._required(findings, number, _ID)
+        elif isinstance(raw, (int, float, Decimal)) and not isinstance(raw, bool):
+            # A number cell is never an ID, whoever wrote it and however: Excel's 1.10101E+17
+            # has lost digits, and the plain 18-digit integer Gnumeric, ExcelJS and SheetJS
+            # write was a double first (220102199003070064 became 220102199003070080, a valid
+            # ID of someone else). Only the clerk can re-enter it, as text.
+            add(findings, number, _ID, "id_format", EXCEL_NUMBER_MESSAGE)
         else:
             quick = None
             if type(raw) is str and _ID_READY.fullmatch(raw):
@@ -262,7 +269,7 @@ class RowChecker:
             try:
                 stated = parse_gender(raw)
             except CellError as exc:
-                add(findings, number, _GENDER, "gender_mismatch", str(exc))
+                add(findings, number, _GENDER, "value_invalid", str(exc))
             else:
                 if stated is not None and gender is not None and stated != gender:
                     add(
@@ -290,7 +297,7 @@ class RowChecker:
             try:
                 stated_birth = parse_date(raw)
             except CellError as exc:
-                add(findings, number, _BIRTH, "birthdate_mismatch", str(exc))
+                add(findings, number, _BIRTH, "value_invalid", str(exc))
             else:
                 if stated_birth is not None and birth is not None and stated_birth != birth:
                     add(
@@ -384,7 +391,7 @@ class RowChecker:
                 medical = parse_yes_no(raw)
             except CellError as exc:
                 header = self.where[_MEDICAL][1]
-                add(findings, number, _MEDICAL, "required_missing", f"“{header}”{exc}")
+                add(findings, number, _MEDICAL, "value_invalid", f"“{header}”一栏中{exc}")
             else:
                 if medical is None:
                     self._required(findings, number, _MEDICAL)
@@ -404,7 +411,7 @@ class RowChecker:
                 high_risk = parse_yes_no(raw)
             except CellError as exc:
                 header = self.where[_HIGH_RISK][1]
-                add(findings, number, _HIGH_RISK, "required_missing", f"“{header}”{exc}")
+                add(findings, number, _HIGH_RISK, "value_invalid", f"“{header}”一栏中{exc}")
             high_risk = bool(high_risk)
 
         # Shares: 1 when the column or the cell is empty.
@@ -608,4 +615,19 @@ def participation_finding(
         None,
         f"参保率 {reached}%，低于本计划要求的 {needed_text}%（在册 {headcount} 人，"
         f"有效参保 {valid_rows} 人）。请补充参保人员，或核对单位在册人数。",
+    )
+
+
+def headcount_finding(headcount: int | None, rows: int) -> Finding | None:
+    """A warning when the roster lists more people than the unit has on its books: a 5,000-row
+    file for an 80-person unit is another unit's list, last year's, or pasted twice."""
+    if headcount is None or headcount <= 0 or rows <= headcount:
+        return None
+    return Finding(
+        "rows_exceed_headcount",
+        WARNING,
+        None,
+        None,
+        f"名单中有{rows}人，多于单位的在册职工人数{headcount}人。请检查名单中是否混入了"
+        "其他单位或往年的人员、是否重复粘贴了内容；如果单位人数确实增加了，请更新单位的在册人数。",
     )

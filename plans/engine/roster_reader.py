@@ -26,6 +26,15 @@ string may not be longer than Excel allows a cell to be, a row may not have more
 XML than Excel's 16,384 columns could fill, and calamine is used only when the text it would copy
 for shared-string references stays small (see ``plans.engine.roster_scan``).
 
+Whoever wrote the file, only a macro part (``vbaProject.bin``, or any part declared as one) or a
+macro-enabled or binary main part makes it a macro-enabled workbook: SheetJS declares ``bin`` as
+a macro-enabled binary workbook in every file it writes, with no such part. A refusal names what
+the file really is (an .xls, .xlsb, .ods, Excel 2003 XML, a web page, CSV or other text, a
+damaged zip) and says how to save it as .xlsx. A file that nothing points to and that is not XML
+(a Finder ``.DS_Store``, ``__MACOSX/._*``) is ignored. A part that inflates beyond its declared
+size, or declares more than a part may hold, is called a bomb only when its two headers agree
+and (for the former) it keeps expanding; otherwise the zip is damaged.
+
 These checks refuse the hostile files we know of. What they miss is caught by reading the file in
 a child process with memory and time limits (``plans.engine.sandbox``), where a crash of a reader
 becomes a refusal instead of the end of a worker.
@@ -48,6 +57,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote
 from xml.etree import ElementTree
 
+from plans.engine import file_kinds as kinds
 from plans.engine.findings import RosterFileError
 from plans.engine.roster_scan import (
     COPY_TO_NEW,
@@ -86,10 +96,6 @@ _BOMB = (
 _DOCTYPE = (
     "文件中含有XML文档类型或实体声明（DOCTYPE/ENTITY），Excel保存的文件不会有这些内容，"
     "出于安全原因不予读取。请在Excel中把名单复制到新的工作簿并保存为.xlsx后再上传。"
-)
-_NOT_XLSX = (
-    "文件不是Excel工作簿（.xlsx）。请上传用Excel或WPS保存的参保名单，"
-    "文件类型选“Excel工作簿(*.xlsx)”。"
 )
 _ODD_SHEET = (
     "文件中的工作表存放在图片或二进制数据的位置，Excel保存的文件不会这样，出于安全原因不予读取。"
@@ -163,29 +169,30 @@ class Package:
 def inspect_package(data: bytes) -> Package:
     """Refuse anything that is not a plain, honest .xlsx; see the module docstring."""
     if data.startswith(_OLE_MAGIC):
-        if _ole_is_encrypted(data):
+        if kinds.ole_is_encrypted(data):
             raise _refuse(
                 "file_encrypted",
                 "文件设置了打开密码，系统无法读取。请在Excel中打开文件，在“文件→信息→保护工作簿→"
                 "用密码进行加密”中删除密码并保存，然后重新上传。",
             )
         raise _refuse(
-            "file_not_xlsx",
-            "这是旧版Excel（.xls）或其他Office文件，系统只接受.xlsx格式。请用Excel打开后"
-            "“另存为”，文件类型选“Excel工作簿(*.xlsx)”，再重新上传。",
+            "file_not_xlsx", kinds.XLS if kinds.ole_is_workbook(data) else kinds.OLE_OTHER
         )
     if not data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        if _looks_like_text(data):
-            raise _refuse(
-                "file_not_xlsx",
-                "文件是文本或CSV文件，只是扩展名为.xlsx，并不是Excel工作簿。请用Excel打开后"
-                "“另存为”，文件类型选“Excel工作簿(*.xlsx)”，再重新上传。",
-            )
-        raise _refuse("file_not_xlsx", _NOT_XLSX)
+        if kinds.looks_like_text(data):
+            raise _refuse("file_not_xlsx", kinds.text_message(data))
+        raise _refuse("file_not_xlsx", kinds.NOT_XLSX)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        ValueError,
+        EOFError,
+        NotImplementedError,  # a damaged "version needed" field
+    ):
         raise _refuse("file_corrupt", CORRUPT_MESSAGE) from None
     if len(infos) > MAX_ZIP_ENTRIES:
         raise _refuse("file_corrupt", _BOMB)
@@ -198,21 +205,22 @@ def inspect_package(data: bytes) -> Package:
         if key in by_name:
             raise _refuse("file_corrupt", CORRUPT_MESSAGE)
         by_name[key] = info
+    _check_declared_sizes(data, infos)
+    if "xl/workbook.bin" in by_name:
+        raise _refuse("file_not_xlsx", kinds.XLSB)
     if any(name.endswith("vbaproject.bin") for name in by_name):
-        raise _refuse("file_not_xlsx", _macro_message())
-    _check_declared_sizes(infos)
+        raise _refuse("file_not_xlsx", kinds.macro_message())
 
     types_info = by_name.get("[content_types].xml")
     if types_info is None:
-        raise _refuse("file_not_xlsx", _NOT_XLSX)
+        raise _refuse("file_not_xlsx", _opendocument_message(data, by_name.get("mimetype")))
     if types_info.file_size > MAX_SMALL_PART:
-        raise _refuse("file_corrupt", _BOMB)
+        raise _too_big(data, types_info)
     overrides = _content_types(b"".join(_inflate(data, types_info)))
+    _refuse_macros(data, by_name, overrides)
     content_types = {ct.lower() for ct in overrides.values()}
-    if any("macroenabled" in ct or "vbaproject" in ct for ct in content_types):
-        raise _refuse("file_not_xlsx", _macro_message())
     if not content_types & set(_WORKBOOK_TYPES):
-        raise _refuse("file_not_xlsx", _not_spreadsheet_message(content_types))
+        raise _refuse("file_not_xlsx", kinds.not_spreadsheet_message(content_types))
 
     parts = _Parts(data, by_name, overrides)
     worksheets, shared = parts.sheets_and_strings()
@@ -221,7 +229,7 @@ def inspect_package(data: bytes) -> Package:
     for key in sorted(shared):
         info = by_name[key]
         if info.file_size > MAX_SHARED_STRINGS:
-            raise _refuse("file_corrupt", _BOMB)
+            raise _too_big(data, info)
         strings.start_part()
         _scan_part(data, info, strings)
     package.long_text = strings.longest > VALUE_MAX_CHARS
@@ -242,6 +250,12 @@ def inspect_package(data: bytes) -> Package:
         if info is types_info or info.is_dir() or key in done:
             continue
         if _UNPARSED.fullmatch(key) and key not in parts.targets:
+            continue
+        if key not in parts.targets and not _declared_xml(key, overrides):
+            # A file nothing points to and no content type calls XML (a Finder ".DS_Store",
+            # "__MACOSX/._*" from a Mac's zip tool, a "Thumbs.db"): no reader opens it. It is
+            # still inflated (bounded, CRC-checked) but judged as XML only if it looks like XML.
+            _check_stray_part(data, info)
             continue
         _scan_part(data, info, None)
     return package
@@ -306,7 +320,7 @@ class _Parts:
         """A small part's root element, after the DOCTYPE check; marks the part as scanned."""
         info = self.by_name[key]
         if info.file_size > MAX_SMALL_PART:
-            raise _refuse("file_corrupt", _BOMB)
+            raise _too_big(self.data, info)
         xml = b"".join(_inflate(self.data, info))
         _refuse_doctype(xml, _encoding_of(xml))
         self.parsed.add(key)
@@ -384,47 +398,109 @@ def _resolve(folder: str, target: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys((resolved.lower(), joined.lower())))
 
 
-def _macro_message() -> str:
-    return (
-        "文件是启用宏的工作簿（例如.xlsm），出于安全原因不予接收。请在Excel中“另存为”，"
-        "文件类型选“Excel工作簿(*.xlsx)”（不含宏），再重新上传。"
-    )
+_MACRO_TYPES = ("macroenabled", "vbaproject")
 
 
-def _not_spreadsheet_message(content_types: set[str]) -> str:
-    if any("wordprocessingml" in ct for ct in content_types):
-        return "文件是Word文档，不是Excel工作簿。请上传用Excel填写的参保名单（.xlsx）。"
-    if any("presentationml" in ct for ct in content_types):
-        return "文件是PowerPoint文档，不是Excel工作簿。请上传用Excel填写的参保名单（.xlsx）。"
-    return _NOT_XLSX
+def _declared_type(key: str, overrides: dict[str, str]) -> str:
+    """A part's content type as [Content_Types].xml gives it: its override, or the default for
+    its extension."""
+    declared = overrides.get(key)
+    if declared is None and "." in key.rsplit("/", 1)[-1]:
+        declared = overrides.get("*." + key.rsplit(".", 1)[-1])
+    return (declared or "").lower()
 
 
-def _looks_like_text(data: bytes) -> bool:
-    head = data[:4096]
-    if b"\x00" in head:
-        return False
-    for encoding in ("utf-8", "gb18030"):
+def _declared_xml(key: str, overrides: dict[str, str]) -> bool:
+    declared = _declared_type(key, overrides)
+    return "xml" in declared or key.endswith((".xml", ".rels", ".vml"))
+
+
+def _refuse_macros(data: bytes, by_name: dict[str, zipfile.ZipInfo], overrides: dict) -> None:
+    """Refuse a macro-enabled workbook: one whose main part is declared macro-enabled (.xlsm,
+    .xltm, .xlam) or binary (.xlsb), or that declares a macro part it holds. A content type
+    that the list merely mentions for an extension no part has (SheetJS declares ``bin`` as a
+    macro-enabled binary workbook in every file) is no macro."""
+    main = ["xl/workbook.xml"]
+    rels = by_name.get("_rels/.rels")
+    if rels is not None and rels.file_size <= MAX_SMALL_PART:
+        xml = b"".join(_inflate(data, rels))
+        _refuse_doctype(xml, _encoding_of(xml))
         try:
-            head.decode(encoding)
-        except UnicodeDecodeError as exc:
-            # A multi-byte character cut off at the end of the sample is still text.
-            if exc.start >= len(head) - 4:
-                return True
-            continue
+            # Safe: without a DOCTYPE (refused just above) expat has no entities to expand.
+            root = ElementTree.fromstring(xml)  # noqa: S314
+        except ElementTree.ParseError:
+            raise _refuse("file_corrupt", CORRUPT_MESSAGE) from None
+        for element in root.iter():
+            kind = element.get("Type", "").rstrip("/").rsplit("/", 1)[-1].lower()
+            if _local(element.tag) == "Relationship" and kind == "officedocument":
+                main.extend(_resolve("", element.get("Target", "")))
+    for key in main:
+        declared = _declared_type(key, overrides)
+        if "binary" in declared:
+            raise _refuse("file_not_xlsx", kinds.XLSB)
+        if any(mark in declared for mark in _MACRO_TYPES):
+            raise _refuse("file_not_xlsx", kinds.macro_message())
+    for key in by_name:
+        if any(mark in overrides.get(key, "").lower() for mark in _MACRO_TYPES):
+            raise _refuse("file_not_xlsx", kinds.macro_message())
+
+
+def _check_stray_part(data: bytes, info: zipfile.ZipInfo) -> None:
+    chunks = _inflate(data, info)
+    if _looks_like_xml(next(chunks, b"")[:64]):
+        _scan_part(data, info, None)
+        return
+    for _ in chunks:  # to the end, for the size and CRC checks
+        pass
+
+
+def _looks_like_xml(head: bytes) -> bool:
+    """Whether an XML parser would take these bytes for XML at all: a byte-order mark, or
+    ``<`` after white space, in UTF-8 or UTF-16."""
+    if head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")):
         return True
-    return False
+    return head.lstrip(b" \t\r\n").startswith(b"<")
 
 
-def _check_declared_sizes(infos: Sequence[zipfile.ZipInfo]) -> None:
+def _opendocument_message(data: bytes, mimetype: zipfile.ZipInfo | None) -> str:
+    """A zip without a content-type list: an OpenDocument file names itself in "mimetype"."""
+    if mimetype is None or mimetype.file_size > 200:
+        return kinds.NOT_XLSX
+    return kinds.opendocument_message(b"".join(_inflate(data, mimetype)).strip())
+
+
+def _check_declared_sizes(data: bytes, infos: Sequence[zipfile.ZipInfo]) -> None:
     total = 0
     for info in infos:
         total += info.file_size
-        if total > MAX_UNCOMPRESSED_TOTAL:
-            raise _refuse("file_corrupt", _BOMB)
-        if info.file_size > RATIO_CHECK_FROM and info.file_size > MAX_RATIO * max(
-            info.compress_size, 1
-        ):
-            raise _refuse("file_corrupt", _BOMB)
+        too_much = total > MAX_UNCOMPRESSED_TOTAL or (
+            info.file_size > RATIO_CHECK_FROM
+            and info.file_size > MAX_RATIO * max(info.compress_size, 1)
+        )
+        if too_much:
+            # A bomb states its sizes alike in both headers; damage rarely hits both the same.
+            bomb = _headers_agree(data, info)
+            raise _refuse("file_corrupt", _BOMB if bomb else CORRUPT_MESSAGE)
+
+
+def _too_big(data: bytes, info: zipfile.ZipInfo) -> RosterFileError:
+    """A part declared larger than it may be: a bomb, unless its headers disagree (damage)."""
+    return _refuse("file_corrupt", _BOMB if _headers_agree(data, info) else CORRUPT_MESSAGE)
+
+
+def _headers_agree(data: bytes, info: zipfile.ZipInfo) -> bool:
+    """Whether a part's local header states what the central directory says of it (method,
+    and CRC and sizes unless they follow the data)."""
+    header = data[info.header_offset : info.header_offset + 30]
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        return False
+    flags, method, _, _, crc, compressed, size = struct.unpack("<HHHHIII", header[6:26])
+    if method != info.compress_type:
+        return False
+    if flags & 0x8:
+        return True
+    pairs = ((crc, info.CRC), (compressed, info.compress_size), (size, info.file_size))
+    return all(local == central or local == 0xFFFFFFFF for local, central in pairs)
 
 
 def _content_types(xml: bytes) -> dict[str, str]:
@@ -490,7 +566,7 @@ def _inflate(data: bytes, info: zipfile.ZipInfo) -> Iterator[bytes]:
                         raise _refuse("file_corrupt", CORRUPT_MESSAGE)
                 produced += len(chunk)
                 if produced > declared:
-                    raise _refuse("file_corrupt", _BOMB)
+                    raise _overflow(data, info, inflater, raw, position, produced)
                 if chunk:
                     crc = zlib.crc32(chunk, crc)
                     yield chunk
@@ -502,6 +578,33 @@ def _inflate(data: bytes, info: zipfile.ZipInfo) -> Iterator[bytes]:
         raise _refuse("file_corrupt", CORRUPT_MESSAGE)
     if crc != info.CRC:
         raise _refuse("file_corrupt", CORRUPT_MESSAGE)
+
+
+# How far an overflowing part is followed to tell a bomb from damage.
+_BOMB_PROBE = 64 * 1024 * 1024
+
+
+def _overflow(data, info, inflater, raw, position: int, produced: int) -> RosterFileError:
+    """A part inflates beyond its declared size: a bomb whose headers lie, or a damaged file.
+    Headers that disagree, or a stream that ends or breaks within what a real part could
+    expand to (bounded, output discarded), mean damage; only a stream that keeps going is
+    called a bomb."""
+    if not _headers_agree(data, info):
+        return _refuse("file_corrupt", CORRUPT_MESSAGE)
+    limit = min(MAX_RATIO * max(info.compress_size, 1) + RATIO_CHECK_FROM, _BOMB_PROBE)
+    try:
+        while produced <= limit and not inflater.eof:
+            if inflater.unconsumed_tail:
+                chunk = inflater.decompress(inflater.unconsumed_tail, _CHUNK)
+            elif position < len(raw):
+                chunk = inflater.decompress(raw[position : position + _CHUNK], _CHUNK)
+                position += _CHUNK
+            else:
+                break
+            produced += len(chunk)
+    except zlib.error:
+        return _refuse("file_corrupt", CORRUPT_MESSAGE)
+    return _refuse("file_corrupt", _BOMB if produced > limit else CORRUPT_MESSAGE)
 
 
 def _data_offset(data: bytes, info: zipfile.ZipInfo) -> int:
@@ -576,66 +679,3 @@ def _scan_part(data: bytes, info: zipfile.ZipInfo, scan: Scan | None) -> None:
         tail = buffer[-_OVERLAP:]
     if scan is not None:
         scan.finish()
-
-
-# --- OLE compound files ----------------------------------------------------------------------
-
-_ENCRYPTED_NAMES = ("encryptedpackage",)
-_FREE = 0xFFFFFFFF
-_END_OF_CHAIN = 0xFFFFFFFE
-
-
-def _ole_is_encrypted(data: bytes) -> bool:
-    """True when the compound file has an "EncryptedPackage" stream (a password-protected
-    .xlsx). A header that cannot be followed falls back to looking for the stream's name."""
-    try:
-        names = _ole_stream_names(data)
-    except (ValueError, IndexError, struct.error):
-        return "EncryptedPackage".encode("utf-16-le") in data
-    return any(name.lower() in _ENCRYPTED_NAMES for name in names)
-
-
-def _ole_stream_names(data: bytes) -> list[str]:
-    """Names in the directory of a compound file (MS-CFB), following its FAT chains."""
-    if len(data) < 512:
-        raise ValueError("short header")
-    sector_shift = struct.unpack_from("<H", data, 0x1E)[0]
-    if sector_shift not in (9, 12):
-        raise ValueError("bad sector size")
-    sector_size = 1 << sector_shift
-    fat_sectors, first_directory = struct.unpack_from("<II", data, 0x2C)
-    first_difat, difat_count = struct.unpack_from("<II", data, 0x44)
-    max_sectors = len(data) // sector_size + 1
-
-    def sector(number: int) -> bytes:
-        offset = (number + 1) * sector_size
-        if number >= max_sectors or offset + sector_size > len(data):
-            raise ValueError("sector out of range")
-        return data[offset : offset + sector_size]
-
-    fat_locations = [n for n in struct.unpack_from("<109I", data, 0x4C) if n != _FREE]
-    next_difat = first_difat
-    for _ in range(min(difat_count, max_sectors)):
-        if next_difat in (_FREE, _END_OF_CHAIN):
-            break
-        block = sector(next_difat)
-        entries = struct.unpack(f"<{sector_size // 4}I", block)
-        fat_locations.extend(n for n in entries[:-1] if n != _FREE)
-        next_difat = entries[-1]
-    fat: list[int] = []
-    for number in fat_locations[: min(fat_sectors, max_sectors)]:
-        fat.extend(struct.unpack(f"<{sector_size // 4}I", sector(number)))
-
-    names: list[str] = []
-    current = first_directory
-    for _ in range(max_sectors):
-        if current in (_END_OF_CHAIN, _FREE):
-            break
-        block = sector(current)
-        for offset in range(0, len(block) - 127, 128):
-            length = struct.unpack_from("<H", block, offset + 64)[0]
-            kind = block[offset + 66]
-            if kind in (1, 2, 5) and 2 <= length <= 64:
-                names.append(block[offset : offset + length - 2].decode("utf-16-le", "replace"))
-        current = fat[current]
-    return names

@@ -73,6 +73,14 @@ class Shares:
 class Subsidy:
     name: str
     amount_per_member: Decimal
+    # Who pays the subsidy to the office (a union, a fund). Optional: older rules name only the
+    # subsidy, and then its name stands for the giver as well (``payer``). Left out of the
+    # canonical JSON when empty, so rules written before it existed round-trip unchanged.
+    giver: str = field(default="", metadata={"omit_empty": True})
+
+    @property
+    def payer(self) -> str:
+        return self.giver or self.name
 
 
 @dataclass(frozen=True)
@@ -355,10 +363,17 @@ def _parse_fees(r: _Reader, data: Any, path: str) -> Fees:
     surcharge = r.decimal(d, "high_risk_surcharge_per_share", path, default=Decimal("0.00"))
 
     def subsidy(value: Any, where: str) -> Subsidy:
-        s = r.obj(value, where, ("name", "amount_per_member"))
+        s = r.obj(value, where, ("name", "amount_per_member", "giver"))
+        giver = s.get("giver", "")
+        if not isinstance(giver, str):
+            r.fail(_join(where, "giver"), "出资方名称应为文字")
+            giver = ""
+        elif len(giver.strip()) > 200:
+            r.fail(_join(where, "giver"), "不能超过 200 个字")
         return Subsidy(
             name=r.text(s, "name", where),
             amount_per_member=r.decimal(s, "amount_per_member", where) or Decimal(0),
+            giver=giver.strip(),
         )
 
     subsidies = r.items(d, "subsidies", path, subsidy, default=())
@@ -639,5 +654,9 @@ def _dump(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: _dump(v) for k, v in value.items()}
     if hasattr(value, "__dataclass_fields__"):
-        return {name: _dump(getattr(value, name)) for name in value.__dataclass_fields__}
+        return {
+            name: _dump(getattr(value, name))
+            for name, spec in value.__dataclass_fields__.items()
+            if not (spec.metadata.get("omit_empty") and not getattr(value, name))
+        }
     return value

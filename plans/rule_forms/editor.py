@@ -152,7 +152,11 @@ class RulesEditor(_ErrorPlacement):
             data,
             prefix=p("subsidies"),
             initial=[
-                {"name": s.get("name"), "amount_per_member": _decimal(s.get("amount_per_member"))}
+                {
+                    "name": s.get("name"),
+                    "amount_per_member": _decimal(s.get("amount_per_member")),
+                    "giver": s.get("giver") or "",
+                }
                 for s in map(_as_dict, _as_list(fees.get("subsidies")))
             ],
         )
@@ -344,6 +348,8 @@ class RulesEditor(_ErrorPlacement):
             row: dict[str, Any] = {}
             _put(row, "name", form.cleaned_data, "name")
             _put_money(row, "amount_per_member", form.cleaned_data, "amount_per_member")
+            if (form.cleaned_data.get("giver") or "").strip():
+                _put(row, "giver", form.cleaned_data, "giver")
             out["fees"]["subsidies"].append(row)
         out["funding"] = {}
         _put(out["funding"], "payers", funding, "payers", PAYER_CHOICES)

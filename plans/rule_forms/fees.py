@@ -20,6 +20,12 @@ class FeesForm(_EditorForm):
 class SubsidyForm(_EditorForm):
     name = forms.CharField(label=_("Who gives the subsidy"), max_length=200)
     amount_per_member = money_field(_("Subsidy per member (yuan)"))
+    giver = forms.CharField(
+        label=_("Paid to the office by"),
+        max_length=200,
+        required=False,
+        help_text=_("The union or fund that transfers the subsidy; empty means the name above."),
+    )
 
 
 SubsidyFormSet = row_formset(SubsidyForm, extra=1, most=20)

@@ -201,6 +201,47 @@ def test_a_macro_enabled_workbook_renamed_is_not_xlsx(roster):
     assert "宏" in finding.message
 
 
+_BIN_DEFAULT = (
+    b'<Default Extension="bin" '
+    b'ContentType="application/vnd.ms-excel.sheet.binary.macroEnabled.main"/>'
+)
+
+
+def _declare(roster: bytes, declaration: bytes) -> bytes:
+    types = read_part(roster, "[Content_Types].xml")
+    types = types.replace(b"<Default ", declaration + b"<Default ", 1)
+    return replace_parts(roster, {"[Content_Types].xml": types})
+
+
+def test_a_macro_type_declared_for_an_extension_no_part_has_is_no_macro(roster):
+    """SheetJS declares ``bin`` so in every file it writes; no part is a .bin."""
+    check_roster(
+        _declare(roster, _BIN_DEFAULT),
+        rules=plan_rules(),
+        plan_code="jilin-allowance-2020",
+        coverage_start=COVERAGE_START,
+        today=TODAY,
+    )
+
+
+def test_a_part_declared_as_a_macro_project_under_any_name_is_not_xlsx(roster):
+    declared = _declare(
+        roster,
+        b'<Override PartName="/xl/stuff.dat" ContentType="application/vnd.ms-office.vbaProject"/>',
+    )
+    finding = refusal(replace_parts(declared, {"xl/stuff.dat": bytes(64)}))
+    assert finding.code == "file_not_xlsx" and "宏" in finding.message
+
+
+def test_a_binary_main_part_is_named_xlsb(roster):
+    types = read_part(roster, "[Content_Types].xml").replace(
+        b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+        b"application/vnd.ms-excel.sheet.binary.macroEnabled.main",
+    )
+    finding = refusal(replace_parts(roster, {"[Content_Types].xml": types}))
+    assert finding.code == "file_not_xlsx" and ".xlsb" in finding.message
+
+
 def test_a_workbook_carrying_a_vba_project_is_not_xlsx(roster):
     with_vba = replace_parts(roster, {"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0" + bytes(100)})
     assert refusal(with_vba).code == "file_not_xlsx"
@@ -500,3 +541,69 @@ def test_a_cell_reference_beyond_any_sheet_is_judged_at_once(roster, reference):
         assert refused.finding.code == "file_corrupt"
     else:
         assert result.rows == 2
+
+
+# --- damage is not a bomb ----------------------------------------------------------------------
+
+
+def _central_entry(data: bytes, name: str) -> int:
+    """Offset of a part's central-directory entry."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        info = archive.getinfo(name)
+    encoded = name.encode()
+    position = data.index(b"PK\x01\x02")
+    while True:
+        length = int.from_bytes(data[position + 28 : position + 30], "little")
+        if data[position + 46 : position + 46 + length] == encoded:
+            assert int.from_bytes(data[position + 42 : position + 46], "little") == (
+                info.header_offset
+            )
+            return position
+        position = data.index(b"PK\x01\x02", position + 46)
+
+
+def _with_central_field(data: bytes, name: str, field: int, value: int, size: int = 4) -> bytes:
+    position = _central_entry(data, name) + field
+    return data[:position] + value.to_bytes(size, "little") + data[position + size :]
+
+
+SHEET_PART = "xl/worksheets/sheet1.xml"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "size"),
+    [
+        (24, 300 * 1024 * 1024, 4),  # uncompressed size: beyond any ratio
+        (24, 100, 4),  # uncompressed size: far smaller than the part inflates to
+        (20, 7, 4),  # compressed size
+        (6, 99, 2),  # "version needed to extract": zipfile cannot open the file at all
+    ],
+)
+def test_a_damaged_central_directory_is_a_damaged_file_not_a_bomb(roster, field, value, size):
+    finding = refusal(_with_central_field(roster, SHEET_PART, field, value, size))
+    assert finding.code == "file_corrupt"
+    assert "损坏" in finding.message and "压缩炸弹" not in finding.message
+
+
+def test_a_part_whose_both_headers_understate_it_but_which_soon_ends_is_damaged(roster):
+    sheet = read_part(roster, SHEET_PART)
+    packed = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    deflated = packed.compress(sheet) + packed.flush()
+    head = sheet[: len(sheet) // 2]
+    damaged = bomb_workbook(roster, SHEET_PART, deflated, size=len(head), crc=zlib.crc32(head))
+    finding = refusal(damaged)
+    assert finding.code == "file_corrupt" and "压缩炸弹" not in finding.message
+
+
+def test_stray_non_xml_files_inside_the_zip_are_ignored_but_xml_ones_are_still_judged(roster):
+    finder = b"\x00\x00\x00\x01Bud1" + bytes(range(256))
+    with_finder = replace_parts(roster, {".DS_Store": finder, "Thumbs.db": b"\xd0\xcf\x11\xe0"})
+    assert inspect_package(with_finder).worksheets
+    hidden = replace_parts(roster, {"notes.txt": b"<!DOCTYPE x [<!ENTITY a 'b'>]><x/>"})
+    assert "DOCTYPE" in refusal(hidden).message
+
+
+def test_a_web_page_saved_as_excel_is_named_a_web_page():
+    page = "<html><head><meta charset='utf-8'></head><body><table><tr><td>姓名</td></tr></table>"
+    finding = refusal(page.encode())
+    assert finding.code == "file_not_xlsx" and "网页文件" in finding.message

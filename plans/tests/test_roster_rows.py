@@ -110,6 +110,26 @@ def test_id_stored_as_a_number_tells_to_format_the_column_as_text(tmp_path):
     assert result.all_rows[0].id_number == ""
 
 
+@pytest.mark.parametrize("reader", ["calamine", "streaming"])
+@pytest.mark.parametrize("kind", [int, float, Decimal])
+def test_a_number_cell_is_never_an_id_even_an_intact_18_digit_integer(
+    tmp_path, monkeypatch, reader, kind
+):
+    """openpyxl's streaming reader gives a plain 18-digit ``<v>`` as an exact int; calamine a
+    float. Either way the cell was a number, and 220102199003070064 became 220102199003070080
+    (valid too) on its way through a double: never accepted, whichever reader reads it."""
+    from plans.engine import roster as roster_module
+
+    if reader == "streaming":
+        monkeypatch.setattr(roster_module, "_CalamineBook", roster_module._OpenpyxlBook)
+    valid = make_id(datetime.date(1990, 3, 7), 32, "F")
+    result = run(tmp_path, [person(1, id_number=kind(valid), sex="F"), person(2)])
+    finding = only(result, "id_format")
+    assert (finding.row, finding.column) == (2, "身份证号")
+    assert "文本格式" in finding.message
+    assert result.valid_rows == 1 and result.all_rows[0].id_number == ""
+
+
 def test_id_with_a_wrong_check_digit_is_id_checksum(tmp_path):
     good = make_id()
     bad = good[:17] + ("0" if good[17] != "0" else "1")
@@ -136,8 +156,8 @@ def test_gender_that_differs_from_the_id_is_gender_mismatch(tmp_path):
     assert "女" in finding.message and "男" in finding.message
 
 
-def test_unreadable_gender_is_gender_mismatch(tmp_path):
-    finding = only(run(tmp_path, [person(1, gender="未知")]), "gender_mismatch")
+def test_unreadable_gender_is_value_invalid_naming_the_accepted_values(tmp_path):
+    finding = only(run(tmp_path, [person(1, gender="未知")]), "value_invalid")
     assert (finding.row, finding.column) == (2, "性别")
     assert "男" in finding.message and "女" in finding.message
 
@@ -153,10 +173,16 @@ def test_birth_date_that_differs_from_the_id_is_birthdate_mismatch(tmp_path):
     assert "1988-03-20" in finding.message
 
 
-def test_unreadable_birth_date_is_birthdate_mismatch_saying_it_cannot_be_read(tmp_path):
-    finding = only(run(tmp_path, [person(1, birth_date="八五年六月")]), "birthdate_mismatch")
+def test_unreadable_birth_date_is_value_invalid_saying_it_cannot_be_read(tmp_path):
+    finding = only(run(tmp_path, [person(1, birth_date="八五年六月")]), "value_invalid")
     assert (finding.row, finding.column) == (2, "出生日期")
-    assert "无法识别" in finding.message
+    assert "无法识别" in finding.message and "1990年1月2日" in finding.message
+
+
+def test_impossible_birth_date_is_value_invalid_naming_the_accepted_forms(tmp_path):
+    finding = only(run(tmp_path, [person(1, birth_date="1990年2月30日")]), "value_invalid")
+    assert (finding.row, finding.column, finding.level) == (2, "出生日期", ERROR)
+    assert "不是真实存在的日期" in finding.message and "19900102" in finding.message
 
 
 @pytest.mark.parametrize(
@@ -251,11 +277,13 @@ def test_no_medical_insurance_is_fine_where_the_plan_does_not_require_it(tmp_pat
 
 
 @pytest.mark.parametrize("key", ["medical_insurance", "high_risk"])
-def test_unrecognised_yes_no_is_required_missing(tmp_path, key):
-    finding = only(run(tmp_path, [person(1, **{key: "不清楚"})]), "required_missing")
+def test_unrecognised_yes_no_is_value_invalid_not_required_missing(tmp_path, key):
+    result = run(tmp_path, [person(1, **{key: "不清楚"})])
+    finding = only(result, "value_invalid")
     header = "是否参加医保" if key == "medical_insurance" else "高危行业"
     assert (finding.row, finding.column) == (2, header)
-    assert "应填“是”或“否”" in finding.message
+    assert "不清楚" in finding.message and "应填“是”或“否”" in finding.message
+    assert not [f for f in result.findings if f.code == "required_missing"]
 
 
 def test_male_member_of_a_women_only_plan(tmp_path):
@@ -448,6 +476,28 @@ def test_participation_counts_valid_rows_only_and_is_skipped_without_a_rule(tmp_
     )
 
 
+def test_rows_exceed_headcount_is_a_unit_warning_giving_both_numbers(tmp_path):
+    people = [person(i) for i in range(1, 6)] + [person(6, phone="1")]
+    result = run(tmp_path, people, headcount=4)
+    finding = result.findings[-1]
+    assert (finding.code, finding.level, finding.row, finding.column) == (
+        "rows_exceed_headcount",
+        WARNING,
+        None,
+        None,
+    )
+    # Every data row counts, valid or not: the file lists 6 people for a unit of 4.
+    assert "6人" in finding.message and "4人" in finding.message
+    assert finding.as_json()["row"] is None
+
+
+def test_no_headcount_warning_up_to_the_headcount_or_without_one(tmp_path):
+    people = [person(i) for i in range(1, 4)]
+    assert run(tmp_path, people, headcount=3).findings == []
+    assert run(tmp_path, people, headcount=None).findings == []
+    assert run(tmp_path, people, headcount=0).findings == []
+
+
 def test_as_json_is_the_contract_object(tmp_path):
     result = run(tmp_path, [person(1), person(2, phone="1")])
     assert result.as_json() == {
@@ -483,3 +533,16 @@ def test_every_row_code_is_covered_by_a_test_here():
 
     source = inspect.getsource(sys.modules[__name__])
     assert [code for code in ROW_CODES if f'"{code}"' not in source] == []
+
+
+def test_every_code_has_a_chinese_label_and_no_label_is_shared():
+    from plans.engine.findings import CODE_LABELS, FILE_CODES, UNIT_CODES, code_label
+
+    codes = (*FILE_CODES, *ROW_CODES, *UNIT_CODES)
+    assert sorted(CODE_LABELS) == sorted(codes)
+    assert len(set(CODE_LABELS.values())) == len(codes)
+    for code in codes:
+        label = CODE_LABELS[code]
+        assert "_" not in label and any("\u4e00" <= c <= "\u9fff" for c in label), code
+    assert code_label("id_checksum") == "身份证校验位错误"
+    assert code_label("no_such_code") == "no_such_code"

@@ -132,7 +132,44 @@ def test_header_text_ignores_spaces_and_line_breaks(tmp_path):
     path = write_roster(tmp_path / "r.xlsx", [person(1)], header=header)
     result = check(path)
     assert result.findings == []
-    assert result.columns["id_number"] == (3, "身份证\n号码")
+    # Messages quote the header as matched, never with its stray spaces or line breaks.
+    assert result.columns["id_number"] == (3, "身份证号码")
+    assert result.columns["name"] == (1, "姓名")
+
+
+@pytest.mark.parametrize(
+    ("decorated", "key", "matched"),
+    [
+        ("*姓名", "name", "姓名"),
+        ("姓名＊", "name", "姓名"),
+        ("＊ 姓 名", "name", "姓名"),
+        ("身份证号码（必填）", "id_number", "身份证号码"),
+        ("*身份证号(必填)", "id_number", "身份证号"),
+        ("手机 号码", "phone", "手机号码"),
+        ("手机\n号码【必填】", "phone", "手机号码"),
+        ("是否参加医保[必填]", "medical_insurance", "是否参加医保"),
+        ("份数(选填)", "shares", "份数"),
+        ("用工\r\n类型 *", "employment_type", "用工类型"),
+    ],
+)
+def test_decorated_headers_are_recognised_and_quoted_as_matched(tmp_path, decorated, key, matched):
+    header = list(HEADER)
+    position = HEADER_KEYS.index(key)
+    header[position] = decorated
+    bad = {
+        "name": "张1",
+        "id_number": "12345",
+        "phone": "123",
+        "medical_insurance": "不清楚",
+        "shares": "两份",
+        "employment_type": "干部",
+    }[key]
+    path = write_roster(tmp_path / "r.xlsx", [person(1), person(2, **{key: bad})], header=header)
+    result = check(path)
+    assert result.columns[key] == (position, matched)
+    [finding] = [f for f in result.findings if f.row == 3]
+    assert finding.column == matched
+    assert decorated not in finding.message or decorated == matched
 
 
 @pytest.mark.parametrize(

@@ -118,6 +118,11 @@ def test_clerk_uploads_a_roster_and_the_office_approves_and_records_payment(
     shots(clerk, "clean-roster")
     clerk.click("form[action$='/submit/'] button")
     clerk.wait_for_load_state()
+    # Asked once: who, how much, which unit and period; then confirmed.
+    assert "¥440.00" in clerk.inner_text("#confirm-fee")
+    shots(clerk, "submit-confirm")
+    clerk.click("#confirm-button")
+    clerk.wait_for_load_state()
     shots(clerk, "submitting")
     # While it is being enrolled the roster can be withdrawn too; wait for the enrollment.
     wait_for_selector(clerk, "form[action$='/withdraw/'] button", worker=worker)
@@ -139,14 +144,26 @@ def test_clerk_uploads_a_roster_and_the_office_approves_and_records_payment(
     shots(office, "office-review")
     office.click("form[action$='/approve/'] button")
     office.wait_for_load_state()
+    shots(office, "approve-confirm")
+    office.click("#confirm-button")
+    office.wait_for_load_state()
     wait_for_selector(office, "a[href$='/download/fee-notice/']", worker=worker)
     shots(office, "approved")
-    office.fill("#id_amount", "440.00")
-    office.fill("#id_paid_on", "2025-12-20")
-    office.fill("#id_reference", "ICBC-20251220-001")
-    shots(office, "payment-entered")
-    office.click("form[action$='/payment/'] button")
-    office.wait_for_load_state()
+    # The unit's transfer (320.00), then the subsidy giver's (120.00), each confirmed once.
+    for payer, amount, reference in (
+        ("unit", "320.00", "ICBC-20251220-001"),
+        ("subsidy:吉林省直机关工会", "120.00", "ICBC-20251221-002"),
+    ):
+        office.select_option("#id_payer", payer)
+        office.fill("#id_amount", amount)
+        office.fill("#id_received_on", "2025-12-20")
+        office.fill("#id_reference", reference)
+        shots(office, f"receipt-entered-{reference}")
+        office.click("form[action$='/payment/'] button")
+        office.wait_for_load_state()
+        shots(office, f"receipt-confirm-{reference}")
+        office.click("form[action$='/payment/'] input[name='confirmed'] ~ div button")
+        office.wait_for_load_state()
     wait_for_selector(office, "a[href$='/download/certificates/']", worker=worker)
     shots(office, "paid")
     assert "已缴费" in office.locator("main .badge").first.inner_text()
@@ -229,6 +246,10 @@ def test_claim_from_report_to_a_paid_bank_batch(portal, world, worker, shots, tm
     assert opened.ok and opened.body().startswith(b"%PDF")
     office.click("form[action$='/decide/'] button[type=submit]")
     office.wait_for_load_state()
+    # The decision and its amount are shown once before they are recorded.
+    shots(office, "decision-confirm")
+    office.click("form[action$='/decide/'] button[type=submit]")
+    office.wait_for_load_state()
     wait_for_selector(office, "a[href$='/notice/']", worker=worker)
     shots(office, "approved")
     claim.refresh_from_db()
@@ -256,12 +277,18 @@ def test_claim_from_report_to_a_paid_bank_batch(portal, world, worker, shots, tm
     assert any(str(value).replace(",", "") in ("500", "500.0", "500.00") for value in cells)
     office.reload()
     shots(office, "batch-exported")
+    # The bank's date (today, filled in) and its reference; then one confirmation page.
+    office.fill("form[action$='/paid/'] input[name=bank_reference]", "BOC-JOURNEY-0001")
     office.click("form[action$='/paid/'] button")
+    office.wait_for_load_state()
+    shots(office, "batch-paid-confirm")
+    office.click("form[action$='/paid/'] button[type=submit]")
     office.wait_for_load_state()
     shots(office, "batch-paid")
     batch.refresh_from_db()
     claim.refresh_from_db()
     assert batch.status == PaymentBatch.Status.PAID
+    assert batch.bank_reference == "BOC-JOURNEY-0001"
     assert Payout.objects.get(claim=claim).status == Payout.Status.PAID
     assert claim.status == Claim.Status.PAID
 

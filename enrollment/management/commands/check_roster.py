@@ -45,7 +45,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--union", help="基层工会代码：计入已有参保（份数上限），并用其在册人数核算参保率"
         )
-        parser.add_argument("--headcount", help="在册人数，用于核算参保率（优先于工会的人数）")
+        parser.add_argument(
+            "--headcount",
+            help="在册人数：核算参保率，名单人数多于它时提醒（优先于工会的人数）",
+        )
         parser.add_argument("--json", action="store_true", help="输出JSON（唯一的输出格式）")
 
     def handle(self, *args, **options):

@@ -26,4 +26,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"{title}: {len(items)}")
                 for item in items:
                     self.stdout.write(f"  {item}")
+        if report.created_plans:
+            where = "、".join(report.offered_under) or "no office yet"
+            self.stdout.write(
+                f"new plans offered under: {where} (plan admins set where each plan is "
+                "offered on its page)"
+            )
         self.stdout.write(self.style.SUCCESS("Plan catalog loaded."))
