@@ -59,8 +59,14 @@ UPLOAD_ROWS = 20
 POLL_LIMIT = 120  # at most 120 polls (one a second) per upload
 
 # (username, how many simulated users); clerks upload, office reviews, everyone browses.
-ROLES = [("clerk", 20), ("clerk2", 5), ("office", 15), ("auditor", 5), ("county", 3),
-         ("planadmin", 2)]
+ROLES = [
+    ("clerk", 20),
+    ("clerk2", 5),
+    ("office", 15),
+    ("auditor", 5),
+    ("county", 3),
+    ("planadmin", 2),
+]
 # action weights per username: (browse, upload, review); overall about 75 / 10 / 15.
 ACTIONS = {"clerk": (75, 25, 0), "office": (50, 0, 50)}
 
@@ -268,23 +274,33 @@ class Client:
         return self.request(kind, path, data=urllib.parse.urlencode(fields).encode(), **kw)
 
     def post_multipart(
-        self, kind: str, path: str, fields: dict[str, str], file: tuple[str, str, bytes], **kw  # noqa: ANN003
+        self,
+        kind: str,
+        path: str,
+        fields: dict[str, str],
+        file: tuple[str, str, bytes],
+        **kw,  # noqa: ANN003
     ) -> Response | None:
         boundary = "----load" + uuid.uuid4().hex
         body = io.BytesIO()
         for name, value in {"csrfmiddlewaretoken": self.csrf(), **fields}.items():
-            body.write(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n"
-                       f"{value}\r\n".encode())
+            body.write(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                f"{value}\r\n".encode()
+            )
         field, filename, content = file
         body.write(
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; "
-            f"filename=\"{filename}\"\r\nContent-Type: application/vnd.openxmlformats-"
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; '
+            f'filename="{filename}"\r\nContent-Type: application/vnd.openxmlformats-'
             f"officedocument.spreadsheetml.sheet\r\n\r\n".encode()
         )
         body.write(content + f"\r\n--{boundary}--\r\n".encode())
         return self.request(
-            kind, path, data=body.getvalue(),
-            content_type=f"multipart/form-data; boundary={boundary}", **kw,
+            kind,
+            path,
+            data=body.getvalue(),
+            content_type=f"multipart/form-data; boundary={boundary}",
+            **kw,
         )
 
 
@@ -292,15 +308,24 @@ class Client:
 
 
 BROWSE = {
-    "common": ["/", "/members/", "/rosters/", "/claims/", "/plans/", f"/plans/{PLAN}/",
-               "/unions/", "/claims/?status=reviewing&sort=due"],
+    "common": [
+        "/",
+        "/members/",
+        "/rosters/",
+        "/claims/",
+        "/plans/",
+        f"/plans/{PLAN}/",
+        "/unions/",
+        "/claims/?status=reviewing&sort=due",
+    ],
     "dashboards": ["office", "auditor"],
 }
 
 
 class User:
-    def __init__(self, username: str, ids: dict, workbook: bytes, stop_at: float,
-                 rng: random.Random) -> None:
+    def __init__(
+        self, username: str, ids: dict, workbook: bytes, stop_at: float, rng: random.Random
+    ) -> None:
         self.username = username
         self.ids = ids
         self.workbook = workbook
@@ -318,8 +343,10 @@ class User:
         if self.client.request("login", "/accounts/login/") is None:
             return False
         response = self.client.post_form(
-            "login", "/accounts/login/",
-            {"username": self.username, "password": PASSWORD}, expect=(302,),
+            "login",
+            "/accounts/login/",
+            {"username": self.username, "password": PASSWORD},
+            expect=(302,),
         )
         return response is not None
 
@@ -343,8 +370,11 @@ class User:
         if self.username == "auditor":
             # The audit log, whole and searched, as auditors read it while the others work.
             choices += ["/audit/", "/audit/?action=view", "/audit/?record_type=claim&page=2"]
-        for key, prefix in (("members", "/members/"), ("rosters", "/rosters/"),
-                            ("claims", "/claims/")):
+        for key, prefix in (
+            ("members", "/members/"),
+            ("rosters", "/rosters/"),
+            ("claims", "/claims/"),
+        ):
             if self.ids[key]:
                 choices.append(f"{prefix}{self.rng.choice(self.ids[key])}/")
         self.page(self.rng.choice(choices))
@@ -353,10 +383,17 @@ class User:
         if self.page("/rosters/upload/") is None:
             return
         response = self.client.post_multipart(
-            "upload", "/rosters/upload/",
-            {"plan": PLAN, "coverage_start": "2027-01-01", "unit_percent": "60",
-             "union_percent": "0", "member_percent": "40"},
-            ("file", "名单.xlsx", self.workbook), expect=(302,),
+            "upload",
+            "/rosters/upload/",
+            {
+                "plan": PLAN,
+                "coverage_start": "2027-01-01",
+                "unit_percent": "60",
+                "union_percent": "0",
+                "member_percent": "40",
+            },
+            ("file", "名单.xlsx", self.workbook),
+            expect=(302,),
         )
         if response is None:
             return
@@ -386,8 +423,9 @@ class User:
             self.client.post_form("action", f"/rosters/{pk}/withdraw/", {}, expect=(302,))
 
     def review(self) -> None:
-        queue = self.rng.choice(["/claims/?status=reviewing&sort=due", "/claims/",
-                                 "/claims/?sort=due", "/rosters/"])
+        queue = self.rng.choice(
+            ["/claims/?status=reviewing&sort=due", "/claims/", "/claims/?sort=due", "/rosters/"]
+        )
         if self.page(queue) is None:
             return
         for _ in range(2):
@@ -416,9 +454,11 @@ def report(elapsed: float) -> int:
     for kind in ("page", "upload", "poll", "action", "login"):
         values = STATS.samples.get(kind, [])
         if values:
-            print(f"  {kind:<7} n={len(values):>6}   p50 {percentile(values, 50):7.1f} ms   "
-                  f"p95 {percentile(values, 95):7.1f} ms   p99 {percentile(values, 99):7.1f} ms   "
-                  f"max {max(values):7.1f} ms")
+            print(
+                f"  {kind:<7} n={len(values):>6}   p50 {percentile(values, 50):7.1f} ms   "
+                f"p95 {percentile(values, 95):7.1f} ms   p99 {percentile(values, 99):7.1f} ms   "
+                f"max {max(values):7.1f} ms"
+            )
     errors = sum(STATS.errors.values())
     print(f"errors: {errors}")
     for what, count in STATS.errors.most_common():
@@ -441,13 +481,18 @@ def main() -> int:
         started = time.monotonic()
         recreate_database()
         flush_broker()
-        for command in (["migrate", "--verbosity", "0"], ["load_plans"], ["load_demo"],
-                        ["collectstatic", "--noinput", "--verbosity", "0"]):
+        for command in (
+            ["migrate", "--verbosity", "0"],
+            ["load_plans"],
+            ["load_demo"],
+            ["collectstatic", "--noinput", "--verbosity", "0"],
+        ):
             manage(env, *command)
         names = sorted({name for name, _ in ROLES})
         xlsx = os.path.join(data_dir, "load-roster.xlsx")
-        output = manage(env, "shell", "-c",
-                        SNAPSHOT % {"names": names, "rows": UPLOAD_ROWS, "xlsx": xlsx})
+        output = manage(
+            env, "shell", "-c", SNAPSHOT % {"names": names, "rows": UPLOAD_ROWS, "xlsx": xlsx}
+        )
         ids = json.loads(output.split("SNAPSHOT", 1)[1])
         workbook = Path(xlsx).read_bytes()
         print(f"set-up in {time.monotonic() - started:.0f} s; starting gunicorn and workers")
@@ -455,17 +500,46 @@ def main() -> int:
         def spawn(name: str, args: list[str]) -> None:
             log = open(os.path.join(data_dir, f"{name}.log"), "wb")  # noqa: SIM115
             logs.append(log)
-            processes.append(subprocess.Popen(  # noqa: S603 - fixed arguments
-                args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            ))
+            processes.append(
+                subprocess.Popen(  # noqa: S603 - fixed arguments
+                    args,
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
 
-        spawn("gunicorn", [str(BIN / "gunicorn"), "mutualaid.wsgi", "--workers", "2",
-                           "--threads", "4", "--bind", f"{HOST}:{PORT}", "--timeout", "60"])
+        spawn(
+            "gunicorn",
+            [
+                str(BIN / "gunicorn"),
+                "mutualaid.wsgi",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--bind",
+                f"{HOST}:{PORT}",
+                "--timeout",
+                "60",
+            ],
+        )
         for n in (1, 2):
-            spawn(f"celery{n}", [str(BIN / "celery"), "-A", "mutualaid", "worker",
-                                 "--concurrency=1", "--loglevel=WARNING",
-                                 "-n", f"load{n}@%h"])
+            spawn(
+                f"celery{n}",
+                [
+                    str(BIN / "celery"),
+                    "-A",
+                    "mutualaid",
+                    "worker",
+                    "--concurrency=1",
+                    "--loglevel=WARNING",
+                    "-n",
+                    f"load{n}@%h",
+                ],
+            )
         wait_until_up(time.monotonic() + 60)
 
         rng = random.Random(2026)

@@ -32,7 +32,6 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 
 from claims.models import Claim, ClaimEvent, HolidayYear
 from claims.workdays import as_date, calendar_for_years, package_covers
@@ -42,16 +41,8 @@ from organisation.models import User
 # Claims whose due date no longer matters: it was judged against when they closed.
 CLOSED = (Claim.Status.PAID, Claim.Status.REJECTED, Claim.Status.WITHDRAWN)
 
-# The audit entry of a recomputation (see mutualaid.auditlog.audit.NOTES: a note key is shown
-# translated in the audit log). Registered here so the claims app owns its wording.
+# The audit entry of a recomputation, worded in mutualaid.auditlog.audit.NOTES.
 AUDIT_NOTE = "due_dates_recomputed"
-audit.NOTES.setdefault(
-    AUDIT_NOTE,
-    _(
-        "Due dates of open claims counted again after the holidays of %(years)s were entered "
-        "or changed: %(count)s claims changed"
-    ),
-)
 
 # From this month on, next year's holidays are asked for on the home page.
 NOTICE_FROM_MONTH = 11

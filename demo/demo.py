@@ -252,6 +252,10 @@ ADMIN_PERMISSIONS = {
         "plans.view_planversion",
         "plans.add_planversion",
         "plans.change_planversion",
+        # The State Council's holidays of next year, entered by the plan admin in November.
+        "claims.view_holidayyear",
+        "claims.add_holidayyear",
+        "claims.change_holidayyear",
     ],
 }
 

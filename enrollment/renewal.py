@@ -75,7 +75,7 @@ def latest_periods(union: Union) -> list[Period]:
                 people=cover.values("member").distinct().count(),
             )
         )
-    return sorted(periods, key=lambda p: p.plan.name)
+    return sorted(periods, key=lambda p: p.plan.display_name)
 
 
 def renewal_people(
@@ -130,7 +130,7 @@ def renewal_workbook(union: Union, plan: Plan) -> tuple[bytes, int, datetime.dat
     if version is None:
         raise PlanVersion.DoesNotExist
     rules = version.parsed_rules
-    data = roster_template(rules=rules, plan_code=plan.code, plan_name=plan.name)
+    data = roster_template(rules=rules, plan_code=plan.code, plan_name=plan.display_name)
     start, people = renewal_people(union, plan)
     if not people:
         return data, 0, start
@@ -180,7 +180,7 @@ def member_list_workbook(union: Union, *, today: datetime.date) -> tuple[bytes, 
 
     def describe(e: Enrollment) -> str:
         return _("%(plan)s %(start)s to %(end)s, %(shares)s shares, %(status)s") % {
-            "plan": e.plan.name,
+            "plan": e.plan.display_name,
             "start": f"{e.coverage_start:%Y-%m-%d}",
             "end": f"{e.coverage_end:%Y-%m-%d}",
             "shares": e.shares,

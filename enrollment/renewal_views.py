@@ -56,7 +56,7 @@ def renewal_workbook(request: HttpRequest, pk: int, code: str) -> HttpResponse:
     if not reveals.reveal(request, obj=union, note="renewal_workbook", count=people):
         return _refused(request, union)
     period = f"{start:%Y}" if start else ""
-    return _xlsx(data, f"{union.name}-{plan.name}-续交名单{period}.xlsx")
+    return _xlsx(data, f"{union.name}-{plan.display_name}-续交名单{period}.xlsx")
 
 
 @role_required(*REVEAL_ROLES)

@@ -182,7 +182,7 @@ def statement_rows(statement: SubsidyStatement) -> list[dict]:
                 "number": number,
                 "unit": roster.union.name,
                 "credit_code": roster.union.credit_code or "",
-                "plan": roster.plan_version.plan.name,
+                "plan": roster.plan_version.plan.display_name,
                 "notice": fee_notice_number(roster),
                 "coverage_start": roster.coverage_start,
                 "people": roster.rows_valid,

@@ -17,6 +17,7 @@ from mutualaid import reveals
 from mutualaid.auditlog import audit
 from mutualaid.outbox.models import Job
 from organisation.decorators import role_required
+from organisation.headcount import proposals_awaiting
 from organisation.models import Member, Union, User
 from organisation.selectors import (
     scope_filter,
@@ -28,6 +29,8 @@ from organisation.selectors import (
 from plans.engine.identity import IdNumberError, normalise_id_number
 
 PAGE_SIZE = 50
+# Headcount proposals listed on the home page of county and office staff (oldest first).
+HOME_PROPOSALS = 10
 
 
 def _page(request: HttpRequest, queryset) -> object:
@@ -45,6 +48,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "children": _with_totals(user, children),
         "recent_rosters": selectors.visible_rosters(user)[:5],
         "role": user.role,
+        "headcount_proposals": list(proposals_awaiting(user)[:HOME_PROPOSALS]),
         "failed_work": scoped(user, Job.objects.filter(state=Job.State.FAILED)).count()
         if user.role == User.Role.OFFICE_STAFF
         else 0,

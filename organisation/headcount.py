@@ -12,6 +12,7 @@ audited models), in the same transaction as the change.
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -43,6 +44,21 @@ def may_decide(user: User, union: Union) -> bool:
         return False
     return (
         union.is_grassroots and user.union_id != union.pk and union.path.startswith(user.union.path)
+    )
+
+
+def proposals_awaiting(user: User) -> QuerySet[HeadcountProposal]:
+    """The proposals ``user`` may decide: units strictly below the user's node, oldest first."""
+    if not (user.is_active and user.role in DECIDER_ROLES and user.union_id):
+        return HeadcountProposal.objects.none()
+    return (
+        HeadcountProposal.objects.filter(
+            status=HeadcountProposal.Status.PENDING,
+            union__path__startswith=user.union.path,
+        )
+        .exclude(union_id=user.union_id)
+        .select_related("union", "proposed_by")
+        .order_by("proposed_at", "pk")
     )
 
 

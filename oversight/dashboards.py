@@ -126,7 +126,7 @@ def _rate(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
 
 
 def _plan_names(plan_ids) -> dict[int, str]:
-    return dict(Plan.objects.filter(pk__in=set(plan_ids)).values_list("pk", "name"))
+    return {plan.pk: plan.display_name for plan in Plan.objects.filter(pk__in=set(plan_ids))}
 
 
 # --- filters -------------------------------------------------------------------------------------
@@ -182,7 +182,7 @@ class Filters:
     def plan_text(self) -> str:
         if self.plan is None:
             return gettext("all plans you can see")
-        return self.plan.name
+        return self.plan.display_name
 
     @property
     def period_text(self) -> str:

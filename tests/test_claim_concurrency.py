@@ -25,7 +25,8 @@ pytestmark = [
 def reviewing_claim(world) -> Claim:
     enrollment = factories.enroll(world.member_a, factories.catalog_version())
     return factories.ClaimFactory(
-        enrollment=enrollment, status=Claim.Status.REVIEWING,
+        enrollment=enrollment,
+        status=Claim.Status.REVIEWING,
         proposal={"decision": "pay", "amount": "500.00", "reasons": [], "lines": []},
         proposed_amount=Decimal("500.00"),
     )
@@ -37,8 +38,9 @@ def test_two_approvals_at_once_approve_once(world, settings):
     second = factories.UserFactory(role="office_staff", union=world.office)
 
     def approve(user):
-        return lambda: services.claim_decide(claim=claim, user=user, approve=True,
-                                             amount=Decimal("500.00"))
+        return lambda: services.claim_decide(
+            claim=claim, user=user, approve=True, amount=Decimal("500.00")
+        )
 
     results = race(approve(world.office_staff), approve(second))
     errors = [r for r in results if isinstance(r, services.ClaimError)]
@@ -49,14 +51,16 @@ def test_two_approvals_at_once_approve_once(world, settings):
 
 def test_two_payment_confirmations_pay_once(world):
     claim = reviewing_claim(world)
-    services.claim_decide(claim=claim, user=world.office_staff, approve=True,
-                          amount=Decimal("500.00"))
+    services.claim_decide(
+        claim=claim, user=world.office_staff, approve=True, amount=Decimal("500.00")
+    )
     batch = services.batch_create(user=world.office_staff, payouts=Payout.objects.all())
     services.batch_mark_exported(batch=batch, user=world.office_staff)
 
     def confirm():
-        return services.batch_confirm_paid(batch=batch, user=world.office_staff,
-                                           paid_on=timezone.localdate(), bank_reference="B-1")
+        return services.batch_confirm_paid(
+            batch=batch, user=world.office_staff, paid_on=timezone.localdate(), bank_reference="B-1"
+        )
 
     results = race(confirm, confirm)
     assert sum(isinstance(r, PaymentBatch) for r in results) == 1, results
@@ -68,8 +72,9 @@ def test_two_payment_confirmations_pay_once(world):
 
 def test_one_payout_cannot_land_in_two_batches(world):
     claim = reviewing_claim(world)
-    services.claim_decide(claim=claim, user=world.office_staff, approve=True,
-                          amount=Decimal("500.00"))
+    services.claim_decide(
+        claim=claim, user=world.office_staff, approve=True, amount=Decimal("500.00")
+    )
 
     def make():
         return services.batch_create(user=world.office_staff, payouts=Payout.objects.all())

@@ -39,15 +39,19 @@ def add_documents(client, claim, run, codes=None):
     for code, _label in required_documents(claim):
         if codes is not None and code not in codes:
             continue
-        run(client.post, reverse("claims:claim_document_add", args=[claim.pk]),
-            {"requirement": code, "file": SimpleUploadedFile(f"{code}.pdf", PDF)})
+        run(
+            client.post,
+            reverse("claims:claim_document_add", args=[claim.pk]),
+            {"requirement": code, "file": SimpleUploadedFile(f"{code}.pdf", PDF)},
+        )
 
 
 def test_clerk_finds_the_member_by_id_number(client, world, covered):
     enrollment, _run = covered
     client.force_login(world.clerk_a)
-    page = client.get(reverse("claims:claim_start"),
-                      {"id_number": world.member_a.id_number.lower()})
+    page = client.get(
+        reverse("claims:claim_start"), {"id_number": world.member_a.id_number.lower()}
+    )
     assert reverse("claims:claim_report", args=[enrollment.pk]) in page.content.decode()
     other = client.get(reverse("claims:claim_start"), {"id_number": world.member_b.id_number})
     assert reverse("claims:claim_report", args=[enrollment.pk]) not in other.content.decode()
@@ -62,8 +66,11 @@ def test_whole_journey_from_report_to_paid(client, world, covered):
     assert claim.status == Claim.Status.REPORTED and claim.event_date == datetime.date(2026, 3, 1)
 
     # A text file named .pdf is refused by its content.
-    run(client.post, reverse("claims:claim_document_add", args=[claim.pk]),
-        {"requirement": "invoice", "file": SimpleUploadedFile("invoice.pdf", b"just text")})
+    run(
+        client.post,
+        reverse("claims:claim_document_add", args=[claim.pk]),
+        {"requirement": "invoice", "file": SimpleUploadedFile("invoice.pdf", b"just text")},
+    )
     assert not ClaimDocument.objects.exists()
 
     add_documents(client, claim, run)
@@ -79,27 +86,35 @@ def test_whole_journey_from_report_to_paid(client, world, covered):
     assert "500.00" in page and claim.proposal["lines"][0]["label"] in page
 
     # Departing from the proposal needs a written reason.
-    run(client.post, reverse("claims:claim_decide", args=[claim.pk]),
-        {"approve": "pay", "amount": "400.00", "confirmed": "yes"})
+    run(
+        client.post,
+        reverse("claims:claim_decide", args=[claim.pk]),
+        {"approve": "pay", "amount": "400.00", "confirmed": "yes"},
+    )
     claim.refresh_from_db()
     assert claim.status == Claim.Status.REVIEWING
     # Without a reason the confirmation page is not shown either: the claim page says why.
-    refused = client.post(reverse("claims:claim_decide", args=[claim.pk]),
-                          {"approve": "pay", "amount": "400.00"})
+    refused = client.post(
+        reverse("claims:claim_decide", args=[claim.pk]), {"approve": "pay", "amount": "400.00"}
+    )
     assert refused.status_code == 302
 
     # The decision is shown before it is recorded, once, with its amount.
     with translation.override("en"):
-        confirm = client.post(reverse("claims:claim_decide", args=[claim.pk]),
-                              {"approve": "pay", "amount": "500.00"})
+        confirm = client.post(
+            reverse("claims:claim_decide", args=[claim.pk]), {"approve": "pay", "amount": "500.00"}
+        )
     assert confirm.status_code == 200
     page = confirm.content.decode()
     assert "500.00" in page and 'name="confirmed" value="yes"' in page
     claim.refresh_from_db()
     assert claim.status == Claim.Status.REVIEWING and not Payout.objects.exists()
 
-    run(client.post, reverse("claims:claim_decide", args=[claim.pk]),
-        {"approve": "pay", "amount": "500.00", "confirmed": "yes"})
+    run(
+        client.post,
+        reverse("claims:claim_decide", args=[claim.pk]),
+        {"approve": "pay", "amount": "500.00", "confirmed": "yes"},
+    )
     claim.refresh_from_db()
     assert claim.status == Claim.Status.APPROVED and claim.approved_amount == Decimal("500.00")
     assert claim.notice
@@ -107,8 +122,12 @@ def test_whole_journey_from_report_to_paid(client, world, covered):
     assert payout.status == Payout.Status.DUE
 
     # Deciding twice is refused: the claim has moved on.
-    again = run(client.post, reverse("claims:claim_decide", args=[claim.pk]),
-                {"approve": "pay", "amount": "500.00", "confirmed": "yes"}, follow=True)
+    again = run(
+        client.post,
+        reverse("claims:claim_decide", args=[claim.pk]),
+        {"approve": "pay", "amount": "500.00", "confirmed": "yes"},
+        follow=True,
+    )
     assert Payout.objects.filter(claim=claim).count() == 1
     assert "alert-danger" in again.content.decode()
 
@@ -124,8 +143,11 @@ def test_whole_journey_from_report_to_paid(client, world, covered):
     assert PaymentBatch.objects.count() == 1
 
     # Confirming before export is refused; export, then confirm.
-    paid = {"paid_on": timezone.localdate().isoformat(), "bank_reference": "BOC20260311-0001",
-            "confirmed": "yes"}
+    paid = {
+        "paid_on": timezone.localdate().isoformat(),
+        "bank_reference": "BOC20260311-0001",
+        "confirmed": "yes",
+    }
     run(client.post, reverse("claims:batch_paid", args=[batch.pk]), paid)
     batch.refresh_from_db()
     assert batch.status == PaymentBatch.Status.OPEN
@@ -139,12 +161,18 @@ def test_whole_journey_from_report_to_paid(client, world, covered):
     assert claim.status == Claim.Status.PAID and payout.status == Payout.Status.PAID
 
     # Secondary assistance on the paid claim goes through a batch like any other payment.
-    run(client.post, reverse("claims:claim_secondary", args=[claim.pk]),
-        {"amount": "300.00", "reason": "困难职工，家庭收入低于当地低保标准"})
+    run(
+        client.post,
+        reverse("claims:claim_secondary", args=[claim.pk]),
+        {"amount": "300.00", "reason": "困难职工，家庭收入低于当地低保标准"},
+    )
     secondary = Payout.objects.get(claim=claim, kind=Payout.Kind.SECONDARY)
     assert secondary.status == Payout.Status.DUE
-    run(client.post, reverse("claims:claim_secondary", args=[claim.pk]),
-        {"amount": "300.00", "reason": "再次申请"})
+    run(
+        client.post,
+        reverse("claims:claim_secondary", args=[claim.pk]),
+        {"amount": "300.00", "reason": "再次申请"},
+    )
     assert Payout.objects.filter(claim=claim, kind=Payout.Kind.SECONDARY).count() == 1
 
     statuses = list(claim.events.values_list("to_status", flat=True))
@@ -161,12 +189,18 @@ def test_rejection_needs_reasons_and_follows_the_engine(client, world, covered):
     assert claim.proposal["decision"] == "reject"
     assert "stay_too_short" in claim.proposal["reasons"]
     client.force_login(world.office_staff)
-    run(client.post, reverse("claims:claim_decide", args=[claim.pk]),
-        {"approve": "reject", "confirmed": "yes"})
+    run(
+        client.post,
+        reverse("claims:claim_decide", args=[claim.pk]),
+        {"approve": "reject", "confirmed": "yes"},
+    )
     claim.refresh_from_db()
     assert claim.status == Claim.Status.REVIEWING
-    run(client.post, reverse("claims:claim_decide", args=[claim.pk]),
-        {"approve": "reject", "reasons": ["stay_too_short"], "confirmed": "yes"})
+    run(
+        client.post,
+        reverse("claims:claim_decide", args=[claim.pk]),
+        {"approve": "reject", "reasons": ["stay_too_short"], "confirmed": "yes"},
+    )
     claim.refresh_from_db()
     assert claim.status == Claim.Status.REJECTED and claim.reject_reasons == ["stay_too_short"]
     assert not Payout.objects.exists()
@@ -182,8 +216,11 @@ def test_return_for_documents_and_back(client, world, covered):
     run(client.post, reverse("claims:claim_move", args=[claim.pk]), {"to": "returned", "note": ""})
     claim.refresh_from_db()
     assert claim.status == Claim.Status.REVIEWING
-    run(client.post, reverse("claims:claim_move", args=[claim.pk]),
-        {"to": "returned", "note": "发票不清晰，请重新上传"})
+    run(
+        client.post,
+        reverse("claims:claim_move", args=[claim.pk]),
+        {"to": "returned", "note": "发票不清晰，请重新上传"},
+    )
     claim.refresh_from_db()
     assert claim.status == Claim.Status.RETURNED
     run(client.post, reverse("claims:claim_move", args=[claim.pk]), {"to": "investigating"})
@@ -194,8 +231,9 @@ def test_return_for_documents_and_back(client, world, covered):
 def test_reporting_outside_the_cover_or_benefit_is_refused(client, world, covered):
     enrollment, run = covered
     client.force_login(world.clerk_a)
-    response = report(client, enrollment, run, admission_date="2027-02-01",
-                      discharge_date="2027-02-05")
+    response = report(
+        client, enrollment, run, admission_date="2027-02-01", discharge_date="2027-02-05"
+    )
     assert response.status_code == 200 and not Claim.objects.exists()
     response = report(client, enrollment, run, benefit="fire_loss")
     assert response.status_code == 200 and not Claim.objects.exists()
@@ -208,8 +246,11 @@ def test_documents_are_served_only_within_scope(client, world, covered):
     client.force_login(world.clerk_a)
     report(client, enrollment, run)
     claim = Claim.objects.get()
-    run(client.post, reverse("claims:claim_document_add", args=[claim.pk]),
-        {"requirement": "id_copy", "file": SimpleUploadedFile("id.png", PNG)})
+    run(
+        client.post,
+        reverse("claims:claim_document_add", args=[claim.pk]),
+        {"requirement": "id_copy", "file": SimpleUploadedFile("id.png", PNG)},
+    )
     document = ClaimDocument.objects.get()
     assert document.content_type == "image/png"
     assert "id.png" not in document.file.name
@@ -228,8 +269,11 @@ def test_only_office_staff_decide_and_pay(client, world, covered):
     client.force_login(world.clerk_a)
     report(client, enrollment, run)
     claim = Claim.objects.get()
-    for url in (reverse("claims:claim_decide", args=[claim.pk]),
-                reverse("claims:claim_move", args=[claim.pk]), reverse("claims:batch_list")):
+    for url in (
+        reverse("claims:claim_decide", args=[claim.pk]),
+        reverse("claims:claim_move", args=[claim.pk]),
+        reverse("claims:batch_list"),
+    ):
         assert client.post(url, {"approve": "pay", "amount": "1"}).status_code == 403
     client.force_login(world.auditor)
     assert client.post(reverse("claims:claim_decide", args=[claim.pk])).status_code == 403
@@ -238,10 +282,18 @@ def test_only_office_staff_decide_and_pay(client, world, covered):
 
 def test_review_queue_filters_sorts_and_marks_overdue(client, world, covered):
     enrollment, run = covered
-    late = factories.ClaimFactory(enrollment=enrollment, status=Claim.Status.REVIEWING,
-                                  due_date=datetime.date(2026, 1, 10), due_basis="official")
-    fresh = factories.ClaimFactory(enrollment=enrollment, status=Claim.Status.REVIEWING,
-                                   due_date=datetime.date(2099, 1, 10), due_basis="official")
+    late = factories.ClaimFactory(
+        enrollment=enrollment,
+        status=Claim.Status.REVIEWING,
+        due_date=datetime.date(2026, 1, 10),
+        due_basis="official",
+    )
+    fresh = factories.ClaimFactory(
+        enrollment=enrollment,
+        status=Claim.Status.REVIEWING,
+        due_date=datetime.date(2099, 1, 10),
+        due_basis="official",
+    )
     client.force_login(world.office_staff)
     page = client.get(reverse("claims:claim_list"), {"overdue": "on"}).content.decode()
     assert late.number in page and fresh.number not in page
@@ -258,11 +310,17 @@ def test_review_queue_filters_sorts_and_marks_overdue(client, world, covered):
 def test_trial_calculation_page_uses_the_engine(client, world):
     factories.catalog_version()
     client.force_login(world.office_staff)
-    page = client.get(reverse("claims:trial"), {
-        "plan": "jilin-allowance-2020", "coverage_start": "2024-01-01", "shares": "1",
-        "benefit": "critical_illness", "filed_date": "2024-06-01",
-        "diagnosis_date": "2024-02-01",
-    }).content.decode()
+    page = client.get(
+        reverse("claims:trial"),
+        {
+            "plan": "jilin-allowance-2020",
+            "coverage_start": "2024-01-01",
+            "shares": "1",
+            "benefit": "critical_illness",
+            "filed_date": "2024-06-01",
+            "diagnosis_date": "2024-02-01",
+        },
+    ).content.decode()
     assert "500.00" in page
     client.force_login(world.clerk_a)
     assert client.get(reverse("claims:trial")).status_code == 403

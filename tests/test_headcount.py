@@ -179,3 +179,20 @@ def test_the_roster_check_uses_the_confirmed_headcount(world):
     roster = type(roster).objects.select_related("union", "plan_version__plan").get(pk=roster.pk)
     codes = {f.code for f in rosters._run_check(roster).findings}
     assert "participation_below_minimum" in codes
+
+
+def test_waiting_proposals_are_listed_on_the_deciders_home_page(client, world):
+    proposal = headcount.headcount_propose(user=world.clerk_a, union=world.unit_a, headcount=130)
+    decide = reverse("enrollment:headcount_decide", args=[proposal.pk])
+    for user in (world.county_staff_a, world.office_staff):
+        client.force_login(user)
+        page = client.get(reverse("home")).content.decode()
+        assert 'id="headcount-proposals"' in page and decide in page, user.role
+        assert world.unit_a.name in page and "130" in page
+    # Not for those who may not decide it, nor once it is decided.
+    for user in (world.clerk_a, world.other_office_staff, world.auditor):
+        client.force_login(user)
+        assert decide not in client.get(reverse("home")).content.decode(), user.role
+    headcount.headcount_decide(user=world.county_staff_a, proposal=proposal, confirm=True)
+    client.force_login(world.office_staff)
+    assert 'id="headcount-proposals"' not in client.get(reverse("home")).content.decode()

@@ -290,8 +290,14 @@ def many_rows(count: int) -> list[list[object]]:
         first17 = f"220104{birth:%Y%m%d}{i % 400 + 100:03d}"
         name = "张" + chr(0x4E00 + i // 100) + chr(0x4E00 + i % 100)
         rows.append(
-            [name, first17 + id_check_digit(first17), f"139{i:08d}", "正式职工", "是",
-             "6222021234567890128"]
+            [
+                name,
+                first17 + id_check_digit(first17),
+                f"139{i:08d}",
+                "正式职工",
+                "是",
+                "6222021234567890128",
+            ]
         )
     return rows
 

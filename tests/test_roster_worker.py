@@ -48,24 +48,41 @@ def _database_url() -> str:
 def worker(request):
     broker = request.param
     env = dict(os.environ)
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "mutualaid.settings",
-        "PORTAL_IGNORE_DOTENV": "1",
-        "DEBUG": "true",
-        "DATABASE_URL": _database_url(),
-        "DATA_DIR": str(settings.DATA_DIR),
-        "CELERY_BROKER_URL": broker,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "LOG_LEVEL": "WARNING",
-    })
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "mutualaid.settings",
+            "PORTAL_IGNORE_DOTENV": "1",
+            "DEBUG": "true",
+            "DATABASE_URL": _database_url(),
+            "DATA_DIR": str(settings.DATA_DIR),
+            "CELERY_BROKER_URL": broker,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     if broker.startswith("redis://"):
         import redis
 
         redis.Redis.from_url(broker).flushdb()
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "mutualaid", "worker", "--pool=solo",
-         "--loglevel=INFO", "--without-heartbeat", "--without-mingle", "--without-gossip"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "mutualaid",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     saved = {key: celery_app.conf[key] for key in ("task_always_eager", "broker_url")}
     celery_app.conf.update(task_always_eager=False, broker_url=broker)
@@ -116,8 +133,7 @@ def test_roster_journey_with_a_real_worker(client, world, worker):
     assert response.status_code == 302
     progress = client.get(reverse("enrollment:roster_progress", args=[roster.pk]))
     assert progress.status_code == 200
-    roster = wait_for(roster, until=lambda r: r.status == "checked" and r.annotated,
-                      worker=worker)
+    roster = wait_for(roster, until=lambda r: r.status == "checked" and r.annotated, worker=worker)
     assert roster.rows_valid == 3 and roster.error_count == 0
     done = client.get(reverse("enrollment:roster_progress", args=[roster.pk]))
     assert done["HX-Refresh"] == "true"

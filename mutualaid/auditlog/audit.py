@@ -204,6 +204,10 @@ NOTES = {
     "bundles_purged": _("Notice bundles deleted after %(days)s days"),
     "audit_exported": _("Audit log exported (%(count)s entries)"),
     "job_retried": _("Failed background work tried again: %(work)s"),
+    "due_dates_recomputed": _(
+        "Due dates of open claims counted again after the holidays of %(years)s were entered "
+        "or changed: %(count)s claims changed"
+    ),
 }
 
 

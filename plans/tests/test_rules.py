@@ -84,9 +84,11 @@ def test_every_plan_code_has_a_fixture() -> None:
 @pytest.mark.parametrize("code", PLAN_CODES)
 def test_fixture_shape(code: str) -> None:
     plan = load_plan(code)
-    assert set(plan) == {"code", "name", "description", "versions"}
+    assert set(plan) == {"code", "name", "region", "description", "versions"}
     assert plan["code"] == code
     assert plan["name"].strip()
+    # The region tells apart plans of different provinces with near-identical names.
+    assert plan["region"].strip() and plan["region"] not in plan["name"]
     assert plan["description"].strip()
     assert len(plan["versions"]) == 1
     version = plan["versions"][0]

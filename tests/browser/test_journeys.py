@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import datetime
 import time
+from decimal import Decimal
 
 import openpyxl
 import pytest
 from django.urls import reverse
 
-from claims.models import Claim, PaymentBatch, Payout
+from claims.models import Claim, PaymentBatch, Payout, Transfer
 from enrollment.annotate import ERROR_RGB
 from enrollment.models import Enrollment, Roster
+from plans.engine.findings import code_label
 from plans.models import PlanVersion
 from plans.services import plans_load_catalog
 from tests import factories
@@ -29,6 +31,8 @@ from tests.test_roster_journey import START, good_rows, person_id, workbook
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CODE = "jilin-allowance-2020"
+# The corrected bank card after the bank returned a transfer (a valid card number).
+NEW_CARD = "6228480012345678903"
 
 
 def messy_rows() -> list[list[object]]:
@@ -87,12 +91,14 @@ def test_clerk_uploads_a_roster_and_the_office_approves_and_records_payment(
     detail = reverse("enrollment:roster_detail", args=[roster.pk])
     assert clerk.url == base + detail
     # The worker may already be done; otherwise the page shows the check's progress bar.
-    assert clerk.locator("#roster-progress .progress, table td.mono").count() > 0
+    assert clerk.locator("#roster-progress .progress, main table tbody tr").count() > 0
     shots(clerk, "checking-progress")
     wait_for_selector(clerk, "a[href$='/download/annotated/']", worker=worker)
     shots(clerk, "findings")
-    codes = set(clerk.locator("table td.mono").all_inner_texts())
-    assert {"id_checksum", "phone_invalid", "employment_type_ineligible"} <= codes, codes
+    # Each finding names its problem type in Chinese, never by its code.
+    kinds = set(clerk.locator("main table tbody tr td:last-child").all_inner_texts())
+    wanted = {code_label(c) for c in ("id_checksum", "phone_invalid", "employment_type_ineligible")}
+    assert wanted <= kinds, kinds
     assert clerk.locator("form[action$='/submit/']").count() == 0  # errors block submitting
 
     # The annotated workbook marks the bad ID cell red, with a comment.
@@ -292,6 +298,57 @@ def test_claim_from_report_to_a_paid_bank_batch(portal, world, worker, shots, tm
     assert Payout.objects.get(claim=claim).status == Payout.Status.PAID
     assert claim.status == Claim.Status.PAID
 
+    # Days later the bank returns the transfer: the card was closed.
+    office.click("main a[href$='/return/']")
+    office.wait_for_load_state()
+    office.check("input[name=reason][value=closed]")
+    shots(office, "transfer-return")
+    office.click("form[action$='/return/'] button[type=submit]")
+    office.wait_for_load_state()
+    shots(office, "transfer-returned")
+    claim.refresh_from_db()
+    assert claim.status == Claim.Status.APPROVED
+    assert Payout.objects.get(claim=claim).status == Payout.Status.FAILED
+
+    # The claim says so; the clerk corrects the account (audited) and it is paid once, later.
+    clerk.goto(base + detail)
+    assert "付款失败" in clerk.locator("main").inner_text()
+    shots(clerk, "payment-failed")
+    clerk.click(f"main a[href='{reverse('claims:claim_payee', args=[claim.pk])}']")
+    clerk.wait_for_load_state()
+    clerk.fill("#id_payee_account", NEW_CARD)
+    shots(clerk, "payee-corrected")
+    clerk.click("form[action$='/payee/'] button[type=submit]")
+    clerk.wait_for_load_state()
+    claim.refresh_from_db()
+    assert claim.payee_account == NEW_CARD
+    office.goto(base + reverse("claims:batch_list"))
+    office.click("main form[method=post] button[type=submit]")
+    office.wait_for_load_state()
+    second = PaymentBatch.objects.exclude(pk=batch.pk).get()
+    with office.expect_download() as download:
+        office.click("a[href$='/export/']")
+    download.value.save_as(tmp_path / "bank-2.xlsx")
+    cells = [
+        str(c.value)
+        for row in openpyxl.load_workbook(tmp_path / "bank-2.xlsx").worksheets[0].iter_rows()
+        for c in row
+    ]
+    assert NEW_CARD in cells and claim.number in " ".join(cells)
+    office.reload()
+    office.fill("form[action$='/paid/'] input[name=bank_reference]", "BOC-JOURNEY-0002")
+    office.click("form[action$='/paid/'] button")
+    office.wait_for_load_state()
+    office.click("form[action$='/paid/'] button[type=submit]")
+    office.wait_for_load_state()
+    shots(office, "second-batch-paid")
+    second.refresh_from_db()
+    claim.refresh_from_db()
+    assert second.status == PaymentBatch.Status.PAID and claim.status == Claim.Status.PAID
+    transfers = Transfer.objects.filter(payout__claim=claim)
+    assert sorted(transfers.values_list("status", flat=True)) == ["paid", "returned"]
+    assert sum(t.amount for t in transfers.filter(status="paid")) == Decimal("500.00")
+
     # The auditor reads the claim's audit trail: who opened its documents and saw its account.
     auditor = portal.login(world.auditor, shots=shots)
     auditor.goto(base + detail)
@@ -345,6 +402,11 @@ def test_plan_admin_copies_edits_tries_and_publishes(portal, world, shots):
 
     admin.fill("#id_version-effective_from", "2025-01-01")
     admin.click("form[action$='/publish/'] button")
+    admin.wait_for_load_state()
+    # Asked once, with what changes, before it is published.
+    shots(admin, "publish-confirm")
+    assert PlanVersion.objects.get(plan__code=CODE, number=2).status != "published"
+    admin.click("button[name=confirmed]")
     admin.wait_for_load_state()
     assert admin.url == base + reverse("plans:plan_detail", args=[CODE])
     shots(admin, "published")
