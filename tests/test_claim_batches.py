@@ -171,6 +171,7 @@ def test_returned_transfer_is_corrected_and_paid_in_a_later_batch_once(client, w
     line = batch.transfers.get(payout__claim=claim)
 
     client.force_login(world.office_staff)
+    client.cookies["django_language"] = "en"
     return_url = reverse("claims:transfer_return", args=[batch.pk, line.pk])
     assert client.get(return_url).status_code == 200
     # "Other" needs the bank's words.

@@ -84,6 +84,7 @@ def test_the_fee_notice_the_payment_page_and_the_ledger_show_the_same_split(clie
     assert context["payable"] == "6,400.00"
     assert context["givers"] == [{"name": GIVER, "amount": "2,400.00"}]
     client.force_login(world.office_staff)
+    client.cookies["django_language"] = "en"
     with translation.override("en"):
         page = client.get(reverse("enrollment:roster_detail", args=[roster.pk])).content.decode()
     assert "¥6,400.00" in page and "¥2,400.00" in page and GIVER in page
@@ -203,6 +204,7 @@ def test_a_roster_paid_before_receipts_counts_as_fully_received(world):
 
 def test_recording_a_receipt_asks_once_and_shows_what_remains(client, world, roster):
     client.force_login(world.office_staff)
+    client.cookies["django_language"] = "en"
     url = reverse("enrollment:roster_payment", args=[roster.pk])
     data = {"payer": "unit", "amount": "6000.00", "received_on": TODAY(), "reference": "B-7"}
     with translation.override("en"):
@@ -352,6 +354,7 @@ def test_the_statement_prints_and_exports_with_cells_neutralised(client, world):
 
 def test_statements_are_made_and_settled_through_the_pages(client, world, roster):
     client.force_login(world.office_staff)
+    client.cookies["django_language"] = "en"
     client.post(
         reverse("enrollment:statement_create"),
         {"giver": GIVER, "period_start": "2026-01-01", "period_end": "2026-12-31"},

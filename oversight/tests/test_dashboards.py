@@ -131,7 +131,7 @@ def test_participation_rate_and_threshold(world, data):
     assert total.values[3:6] == [202, 3, Decimal("0.0149")] and not total.warn
     assert table.rows[-1] is total
     a = rows["甲单位工会"]
-    assert a.values[2:7] == [data.name, 100, 1, Decimal("0.0100"), Decimal("1.00")]
+    assert a.values[2:7] == [data.display_name, 100, 1, Decimal("0.0100"), Decimal("1.00")]
     assert a.warn
     b = rows["乙单位工会"]
     assert b.values[3:7] == [2, 2, Decimal("1.0000"), Decimal("1.00")]
@@ -159,8 +159,8 @@ def test_claims_by_status_and_month(world, data):
     table = dashboards.claims(world.office_staff, YEAR_2026)
     figures = [(r.values[0], r.values[1], r.values[3], r.values[4]) for r in table.rows]
     assert figures == [
-        ("2026-02", data.name, 1, Decimal("1000.00")),
-        ("2026-04", data.name, 1, Decimal("0.00")),
+        ("2026-02", data.display_name, 1, Decimal("1000.00")),
+        ("2026-04", data.display_name, 1, Decimal("0.00")),
     ]
     assert [(bar.label, bar.value) for bar in table.bars] == [("2026-02", 1), ("2026-04", 1)]
 
@@ -170,11 +170,11 @@ def test_payouts_turnaround_and_ratio(world, data):
     assert payouts.rows[-1].values[3:] == [1, Decimal("1000.00")]
     turnaround = dashboards.turnaround(world.office_staff, YEAR_2026)
     plan_row = turnaround.rows[0]
-    assert plan_row.values == [data.name, 1, 5, 5, 10, 1, Decimal("1.0000")]
+    assert plan_row.values == [data.display_name, 1, 5, 5, 10, 1, Decimal("1.0000")]
     assert not plan_row.warn
     ratio = dashboards.loss_ratio(world.office_staff, YEAR_2026)
     assert ratio.rows[0].values == [
-        data.name,
+        data.display_name,
         Decimal("200.00"),
         Decimal("1000.00"),
         Decimal("1000.00"),
@@ -392,7 +392,7 @@ def test_participation_counts_cover_in_force_on_the_last_day(world, two_plans):
         table = dashboards.participation(world.office_staff, period(D(day.year, 1, 1), day))
         return by_first(table)["甲单位工会"].values[2:6]
 
-    name = jilin.plan.name
+    name = jilin.plan.display_name
     assert unit_a_on(D(2024, 12, 31)) == ["", 4, 0, Decimal("0.0000")]
     assert unit_a_on(D(2025, 6, 30)) == [name, 4, 1, Decimal("0.2500")]
     assert unit_a_on(D(2025, 12, 31)) == [name, 4, 1, Decimal("0.2500")]  # the last day counts
@@ -401,22 +401,22 @@ def test_participation_counts_cover_in_force_on_the_last_day(world, two_plans):
     assert unit_a_on(D(2027, 1, 1)) == [name, 4, 1, Decimal("0.2500")]
     table = dashboards.participation(world.office_staff, period(D(2026, 1, 1), D(2026, 3, 31)))
     assert dashboards.day_text(D(2026, 3, 31)) in table.basis
-    assert by_first(table)["乙单位工会"].values[2:5] == [linyi.plan.name, 100, 1]
+    assert by_first(table)["乙单位工会"].values[2:5] == [linyi.plan.display_name, 100, 1]
 
 
 def test_participation_per_chosen_plan(world, periods):
     jilin, linyi = periods
     day = period(D(2026, 1, 1), D(2026, 6, 30))
     everything = by_first(dashboards.participation(world.office_staff, day))
-    assert everything["甲单位工会"].values[2:5] == [jilin.name, 100, 1]
-    assert everything["乙单位工会"].values[2:5] == [linyi.name, 100, 1]
+    assert everything["甲单位工会"].values[2:5] == [jilin.display_name, 100, 1]
+    assert everything["乙单位工会"].values[2:5] == [linyi.display_name, 100, 1]
     only_linyi = dashboards.participation(
         world.office_staff, period(D(2026, 1, 1), D(2026, 6, 30), linyi)
     )
     rows = by_first(only_linyi)
-    assert rows["乙单位工会"].values[2:5] == [linyi.name, 100, 1]
+    assert rows["乙单位工会"].values[2:5] == [linyi.display_name, 100, 1]
     assert rows["甲单位工会"].values[2:5] == ["", 100, 0]  # no cover in that plan
-    assert [row.values[2] for row in only_linyi.rows].count(jilin.name) == 0
+    assert [row.values[2] for row in only_linyi.rows].count(jilin.display_name) == 0
 
 
 def test_fees_by_coverage_start_and_plan(world, periods):
@@ -431,17 +431,17 @@ def test_fees_by_coverage_start_and_plan(world, periods):
     rows_2026 = figures(YEAR_2026)
     assert sorted(rows_2026[:-1]) == sorted(
         [
-            (jilin.name, 1, Decimal("220.00"), Decimal("200.00")),
-            (linyi.name, 2, Decimal("110.00"), Decimal("40.00")),
+            (jilin.display_name, 1, Decimal("220.00"), Decimal("200.00")),
+            (linyi.display_name, 2, Decimal("110.00"), Decimal("40.00")),
         ]
     )
     assert rows_2026[-1][1:] == (3, Decimal("330.00"), Decimal("240.00"))
     assert figures(period(D(2026, 1, 1), D(2026, 12, 31), jilin)) == [
-        (jilin.name, 1, Decimal("220.00"), Decimal("200.00")),
+        (jilin.display_name, 1, Decimal("220.00"), Decimal("200.00")),
         ("", 1, Decimal("220.00"), Decimal("200.00")),
     ]
     assert figures(period(D(2025, 1, 1), D(2025, 12, 31)))[0] == (
-        jilin.name,
+        jilin.display_name,
         1,
         Decimal("100.00"),
         Decimal("90.00"),
@@ -460,15 +460,15 @@ def test_claims_by_report_date_and_plan(world, periods):
 
     # 31 March 23:59 falls in March; 1 April 00:00 in April (the portal's time zone).
     assert figures(period(D(2026, 2, 1), D(2026, 3, 31))) == [
-        ("2026-02", jilin.name, 1),
-        ("2026-03", jilin.name, 1),
+        ("2026-02", jilin.display_name, 1),
+        ("2026-03", jilin.display_name, 1),
     ]
-    assert figures(period(D(2026, 4, 1), D(2026, 4, 1))) == [("2026-04", linyi.name, 1)]
+    assert figures(period(D(2026, 4, 1), D(2026, 4, 1))) == [("2026-04", linyi.display_name, 1)]
     assert figures(period(D(2026, 1, 1), D(2026, 12, 31), linyi)) == [
-        ("2026-04", linyi.name, 1),
-        ("2026-05", linyi.name, 1),
+        ("2026-04", linyi.display_name, 1),
+        ("2026-05", linyi.display_name, 1),
     ]
-    assert figures(period(D(2025, 1, 1), D(2025, 12, 31))) == [("2025-11", jilin.name, 1)]
+    assert figures(period(D(2025, 1, 1), D(2025, 12, 31))) == [("2025-11", jilin.display_name, 1)]
 
 
 def test_payouts_by_day_paid_or_granted_and_plan(world, periods):
@@ -495,16 +495,16 @@ def test_turnaround_by_paid_date_and_plan(world, periods):
         return [r.values[:4] for r in dashboards.turnaround(world.office_staff, filters).rows]
 
     assert figures(YEAR_2026) == [
-        [jilin.name, 1, 5, 5],
-        [linyi.name, 1, 2, 2],
+        [jilin.display_name, 1, 5, 5],
+        [linyi.display_name, 1, 2, 2],
         [gettext("All plans"), 2, 3.5, 5],
     ]
     assert figures(period(D(2026, 1, 1), D(2026, 12, 31), linyi)) == [
-        [linyi.name, 1, 2, 2],
+        [linyi.display_name, 1, 2, 2],
         [gettext("All plans"), 1, 2, 2],
     ]
     assert figures(period(D(2025, 1, 1), D(2025, 12, 31))) == [
-        [jilin.name, 1, 4, 4],
+        [jilin.display_name, 1, 4, 4],
         [gettext("All plans"), 1, 4, 4],
     ]
     assert figures(period(D(2026, 3, 10), D(2026, 6, 2))) == []
@@ -520,12 +520,12 @@ def test_loss_ratio_for_plan_and_period(world, periods):
         }
 
     assert figures(YEAR_2026) == {
-        jilin.name: [Decimal("200.00"), Decimal("1300.00"), Decimal("1000.00"), Decimal("5.0000")],
-        linyi.name: [Decimal("40.00"), Decimal("50.00"), Decimal("0.00"), Decimal("0.0000")],
+        jilin.display_name: [Decimal("200.00"), Decimal("1300.00"), Decimal("1000.00"), Decimal("5.0000")],
+        linyi.display_name: [Decimal("40.00"), Decimal("50.00"), Decimal("0.00"), Decimal("0.0000")],
     }
-    assert list(figures(period(D(2026, 1, 1), D(2026, 12, 31), linyi))) == [linyi.name]
+    assert list(figures(period(D(2026, 1, 1), D(2026, 12, 31), linyi))) == [linyi.display_name]
     assert figures(period(D(2025, 1, 1), D(2025, 12, 31))) == {
-        jilin.name: [Decimal("90.00"), Decimal("80.00"), Decimal("80.00"), Decimal("0.8889")],
+        jilin.display_name: [Decimal("90.00"), Decimal("80.00"), Decimal("80.00"), Decimal("0.8889")],
     }
 
 
@@ -562,7 +562,7 @@ def test_page_states_the_filters_and_keeps_them_in_every_export_link(client, wor
     assert escape(chosen.describe()) in html
     for part in (dashboards.day_text(D(2026, 2, 1)), dashboards.day_text(D(2026, 3, 31))):
         assert part in chosen.describe()
-    assert jilin.name in chosen.describe()
+    assert jilin.display_name in chosen.describe()
     assert 'value="2026-02-01"' in html and 'value="2026-03-31"' in html
     assert f'<option value="{jilin.code}" selected>' in html
     kept = f"?date_from=2026-02-01&amp;date_to=2026-03-31&amp;plan={jilin.code}"
@@ -603,21 +603,21 @@ def test_export_honours_and_states_the_filters(client, world, periods):
     assert rows[2][0] == table.basis and chosen.period_text in table.basis
     assert rows[HEADER_ROW][0] == gettext("Month reported")
     assert [(r[0], r[1], r[3]) for r in rows[HEADER_ROW + 1 :]] == [
-        ("2026-02", jilin.name, 1),
-        ("2026-03", jilin.name, 1),
+        ("2026-02", jilin.display_name, 1),
+        ("2026-03", jilin.display_name, 1),
     ]
     payouts = reverse("oversight:dashboard_export", args=["payouts"])
     assert sheet_rows(client.get(payouts, query))[HEADER_ROW + 1 :] == []
     rows = sheet_rows(client.get(payouts, {**query, "date_from": "2026-01-01"}))
     assert [(r[0], r[3], r[4]) for r in rows[HEADER_ROW + 1 :]] == [
-        (jilin.name, 1, 1000),  # paid 10 January; the 300 granted 5 May is outside
+        (jilin.display_name, 1, 1000),  # paid 10 January; the 300 granted 5 May is outside
         (gettext("Total"), 1, 1000),
     ]
     response = client.get(reverse("oversight:dashboard_export", args=["participation"]), query)
     rows = sheet_rows(response)
     assert dashboards.day_text(D(2026, 3, 31)) in rows[2][0]
     figures = {r[0]: r[2:5] for r in rows[HEADER_ROW + 1 :]}
-    assert figures["甲单位工会"] == (jilin.name, 100, 1)
+    assert figures["甲单位工会"] == (jilin.display_name, 100, 1)
     assert figures["乙单位工会"] == (None, 100, 0)  # member B's cover is in the other plan
 
 
@@ -729,7 +729,7 @@ def test_another_offices_plan_cannot_be_chosen(client, rf, world, two_plans, dat
     response = client.get(
         reverse("oversight:dashboard_export", args=["claims"]), {"plan": linyi.plan.code}
     )
-    assert linyi.plan.name not in str(sheet_rows(response))
+    assert linyi.plan.display_name not in str(sheet_rows(response))
     # The other office's own staff may choose it.
     request = rf.get("/dashboards/", {"plan": linyi.plan.code})
     request.user = world.other_office_staff
