@@ -73,7 +73,6 @@ def _event(roster: Roster, actor: User | None, note: str = "") -> None:
 # --- upload and check ------------------------------------------------------------------------
 
 
-@transaction.atomic
 def _refuse_plan_not_offered(union: Union, plan) -> None:
     """A unit enrolls only in the plans offered under it (plans.selectors, the one rule)."""
     if not plans_offered_to(union).filter(pk=plan.pk).exists():
@@ -86,6 +85,7 @@ def _refuse_plan_not_offered(union: Union, plan) -> None:
         )
 
 
+@transaction.atomic
 def roster_upload(
     *,
     user: User,
