@@ -4,9 +4,10 @@
 # portal refuses to start.
 FROM python:3.13-slim-bookworm
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    TZ=Asia/Shanghai
 RUN apt-get update \
- && apt-get install -y --no-install-recommends fonts-noto-cjk libharfbuzz-subset0 \
+ && apt-get install -y --no-install-recommends fonts-noto-cjk fonts-babelstone-han libharfbuzz-subset0 \
       libpango-1.0-0 libpangoft2-1.0-0 fontconfig \
  && rm -rf /var/lib/apt/lists/*
 

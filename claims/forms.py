@@ -12,8 +12,16 @@ from django.utils.translation import gettext_lazy as _
 
 from claims.models import Claim, Transfer
 from mutualaid.forms import day_in_range
-from plans.engine.rules import PlanRules
-from plans.facts_forms import DATE, LABELS, FactsFields
+from plans.engine.payout_terms import _needs as engine_needs
+from plans.engine.rules import (
+    Accident,
+    Benefit,
+    CriticalIllness,
+    HospitalAllowance,
+    PlanRules,
+    Reimbursement,
+)
+from plans.facts_forms import DATE, ENGINE_FIELDS, LABELS, FactsFields
 
 # The queue's filter for claims whose payment the bank returned (not a status of its own).
 PAYMENT_FAILED = "payment_failed"
@@ -50,7 +58,44 @@ def clean_payee_account(value: str) -> str:
     return value
 
 
+def benefit_facts(benefit: Benefit) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The facts the claim form asks for one benefit of a plan: those it requires, and those it
+    asks in case they apply. Read from the benefit's kind and rules as the payout engine judges
+    them (``engine_needs`` is the engine's own list), plus what the office keeps for the record:
+    the hospital of a stay or a diagnosis, and the diagnosis itself."""
+    needed = list(engine_needs(benefit))
+    optional: list[str] = []
+    stay = isinstance(benefit, HospitalAllowance) or (
+        isinstance(benefit, Reimbursement) and benefit.event == "hospital_stay"
+    )
+    if stay or isinstance(benefit, CriticalIllness):
+        needed.append("hospital_name")
+    if isinstance(benefit, CriticalIllness):
+        needed.append("diagnosis")
+    if isinstance(benefit, Accident):
+        # The grade is needed with a disability only; the engine says so when it is missing.
+        optional.append("disability_grade")
+        if benefit.disability_base_in_hospital is not None:
+            optional.append("during_hospital_stay")
+        if benefit.excludes_work_injury:
+            optional.append("work_injury")
+    return tuple(needed), tuple(optional)
+
+
+# Fact fields that take a wider column on the form than the usual third of a row.
+WIDE_FACTS = {
+    "diagnosis": "col-md-8",
+    "during_hospital_stay": "col-md-6",
+    "work_injury": "col-md-6",
+}
+
+
 class ClaimReportForm(FactsFields):
+    """A claim on one of the plan's benefits. Only the facts of the chosen benefit are fields of
+    the form (``benefit_facts``): they alone are shown, required and stored, and anything posted
+    for another benefit is ignored. Before a benefit is chosen (a page without script), the
+    facts of all the plan's benefits are shown, none required."""
+
     benefit = forms.ChoiceField(label=_("Benefit"))
     payee_name = forms.CharField(label=_("Payee"), max_length=30)
     payee_account = forms.CharField(
@@ -61,9 +106,44 @@ class ClaimReportForm(FactsFields):
 
     field_order = ["benefit"]
 
-    def __init__(self, *args, rules: PlanRules, **kwargs):
+    def __init__(self, *args, rules: PlanRules, benefit: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["benefit"].choices = [(b.code, b.label) for b in rules.benefits]
+        self.rules = rules
+        choices = [(b.code, b.label) for b in rules.benefits]
+        if len(choices) == 1:
+            benefit = choices[0][0]
+        else:
+            choices.insert(0, ("", _("Choose the benefit")))
+        self.fields["benefit"].choices = choices
+        if self.is_bound:
+            benefit = self.data.get("benefit") or ""
+        elif benefit:
+            self.initial["benefit"] = benefit
+        # The plan's own benefit of that code, or None while none (or no real one) is chosen.
+        self.chosen = rules.benefit(benefit) if isinstance(benefit, str) and benefit else None
+        if self.chosen is not None:
+            needed, optional = benefit_facts(self.chosen)
+            asked = {*needed, *optional}
+        else:
+            needed = ()
+            asked = {name for b in rules.benefits for part in benefit_facts(b) for name in part}
+        for name in self.FACT_NAMES:
+            if name not in asked:
+                del self.fields[name]
+        for name in needed:
+            self.fields[name].required = True
+
+    @property
+    def benefit_code(self) -> str:
+        return self.chosen.code if self.chosen else ""
+
+    def fact_fields(self) -> list[tuple[forms.BoundField, str]]:
+        """The facts asked, in the form's order, each with its column width."""
+        return [
+            (self[name], WIDE_FACTS.get(name, "col-md-4"))
+            for name in self.FACT_NAMES
+            if name in self.fields
+        ]
 
     def clean_payee_name(self):
         return clean_payee_name(self.cleaned_data["payee_name"])
@@ -73,9 +153,23 @@ class ClaimReportForm(FactsFields):
 
     def clean(self):
         data = super().clean()
-        if data.get("benefit"):
-            self.check_with_engine(data["benefit"], timezone.localdate())
+        if self.chosen is not None and data.get("benefit") == self.chosen.code:
+            self._check_facts(timezone.localdate())
         return data
+
+    def _check_facts(self, filed: datetime.date) -> None:
+        """The engine's parser judges the facts by the plan's own rules; its messages go beside
+        the fields (a field that already has a message keeps just that one)."""
+        from plans.engine.payout import FactsError, facts_from_json
+
+        data = {k: v for k, v in self.facts().items() if k in ENGINE_FIELDS}
+        data.update(benefit=self.chosen.code, filed_date=filed.isoformat())
+        try:
+            facts_from_json(data, rules=self.rules)
+        except FactsError as exc:
+            for field, message in exc.errors.items():
+                if field not in self.errors:
+                    self.add_error(field if field in self.fields else None, message)
 
     def event_date(self) -> datetime.date:
         for name in ("admission_date", "diagnosis_date", "accident_date", "fire_date"):
@@ -84,9 +178,37 @@ class ClaimReportForm(FactsFields):
         raise forms.ValidationError(_("The event date is missing."))
 
 
+# The files one upload may carry; each is checked and stored on its own.
+MAX_FILES_AT_ONCE = 10
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (Django's documented pattern). Only their number is checked
+    here: each file is judged on its own when it is stored (``claims.uploads``), so one bad file
+    does not turn the others away."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
+        if not files:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        if len(files) > MAX_FILES_AT_ONCE:
+            raise forms.ValidationError(
+                _("Choose at most %(n)s files at a time.") % {"n": MAX_FILES_AT_ONCE}
+            )
+        return files
+
+
 class DocumentForm(forms.Form):
     requirement = forms.ChoiceField(label=_("Document"))
-    file = forms.FileField(label=_("File (PDF, JPEG or PNG)"))
+    file = MultipleFileField(label=_("Files (PDF, JPEG or PNG)"))
 
     def __init__(self, *args, requirements, **kwargs):
         super().__init__(*args, **kwargs)

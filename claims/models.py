@@ -143,6 +143,21 @@ class ClaimEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.claim} {self.from_status} -> {self.to_status}"
 
+    @property
+    def note_text(self) -> str:
+        """The note in the reader's language (mutualaid.event_notes)."""
+        from mutualaid.event_notes import render
+
+        return render(self.note, CLAIM_NOTES)
+
+
+# What a claim's history notes say, by the key stored with the event (claims.services).
+CLAIM_NOTES = {
+    "documents_complete": _("All required documents are in."),
+    "secondary": _("Secondary assistance %(amount)s: %(reason)s"),
+    "payee_corrected": _("Payee account corrected; the payment goes into the next batch."),
+}
+
 
 def _document_path(instance: ClaimDocument, filename: str) -> str:
     # Generated names only: the clerk's file name is kept as a label, never as a path.

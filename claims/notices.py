@@ -24,6 +24,7 @@ from claims.models import Claim, PaymentBatch, Payout, Transfer
 from claims.reasons import reason_text
 from enrollment.documents import amount_in_chinese, office_of
 from mutualaid.exports import neutralise
+from mutualaid.formatting import AMOUNT_FORMAT, day, money, period
 from mutualaid.pdf import render_pdf
 from organisation.models import Union
 from plans.engine.identity import mask_bank_card, mask_id_number
@@ -60,12 +61,13 @@ class NoticeDataError(ValueError):
 # --- small formatting helpers ------------------------------------------------------------------
 
 
-def _date_cn(day: datetime.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
+def _long_day(value: datetime.date) -> str:
+    return day(value, long=True, language=DOCUMENT_LANGUAGE)
 
 
-def _yuan(amount: Decimal) -> str:
-    return f"{quantize_money(amount):,.2f}"
+def _yuan(amount: Decimal, *, signed: bool = False) -> str:
+    """An amount under 金额（元） or beside 元: 1,680.32, written by the portal's one helper."""
+    return money(amount, symbol=False, signed=signed)
 
 
 def _money(value: Any, what: str) -> Decimal:
@@ -117,7 +119,7 @@ def _payment_breakdown(claim: Claim, approved: Decimal) -> dict[str, Any]:
     adjustment = None
     if overridden and computed is not None:
         difference = approved - computed
-        shown = "—" if not difference else ("+" if difference > 0 else "") + _yuan(difference)
+        shown = _yuan(difference, signed=True) if difference else "—"
         adjustment = {"amount": shown, "reason": claim.override_reason.strip()}
     return {
         "lines": lines,
@@ -146,11 +148,11 @@ def decision_notice_context(
     unit = claim.union
     office = office or office_of(unit)
     benefit_label, event_label = _benefit_heading(claim, rules)
-    day = issued_on or _local_date(claim.decided_at) or timezone.localdate()
+    issued = issued_on or _local_date(claim.decided_at) or timezone.localdate()
     approved = claim.status != Claim.Status.REJECTED
     context: dict[str, Any] = {
         "number": claim.number,
-        "issued_on": _date_cn(day),
+        "issued_on": _long_day(issued),
         "office": office,
         "unit": unit,
         "member_name": member.name,
@@ -160,11 +162,16 @@ def decision_notice_context(
             "code": version.plan.code,
             "version": version.number,
         },
-        "coverage": f"{_date_cn(enrollment.coverage_start)}至{_date_cn(enrollment.coverage_end)}",
+        "coverage": period(
+            enrollment.coverage_start,
+            enrollment.coverage_end,
+            long=True,
+            language=DOCUMENT_LANGUAGE,
+        ),
         "benefit_label": benefit_label,
         "event_label": event_label,
-        "event_date": _date_cn(claim.event_date),
-        "reported_on": _date_cn(_local_date(claim.reported_at) or claim.event_date),
+        "event_date": _long_day(claim.event_date),
+        "reported_on": _long_day(_local_date(claim.reported_at) or claim.event_date),
         "approved": approved,
     }
     if approved:
@@ -177,7 +184,7 @@ def decision_notice_context(
             amount_words=amount_in_chinese(amount),
             payee_name=claim.payee_name,
             payee_account_masked=mask_bank_card(claim.payee_account),
-            paid_on=_date_cn(paid_on) if paid_on else "",
+            paid_on=_long_day(paid_on) if paid_on else "",
             **_payment_breakdown(claim, amount),
         )
     else:
@@ -235,7 +242,7 @@ BANK_SHEET = "转账明细"
 BANK_HEADER = ("序号", "收款人", "收款账号", "金额（元）", "附言/用途", "理赔编号")
 _BANK_WIDTHS = (7, 16, 26, 14, 28, 18)
 _TEXT = "@"
-_AMOUNT = "#,##0.00"
+_AMOUNT = AMOUNT_FORMAT
 _THIN = Side(style="thin", color="FF999999")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _HEADER_FILL = PatternFill("solid", fgColor="FFEDEDED")

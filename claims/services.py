@@ -24,6 +24,7 @@ from claims.models import Claim, ClaimDocument, ClaimEvent, PaymentBatch, Payout
 from claims.repeats import earlier_payouts, lock_member, open_claims_of_member, paid_before
 from claims.uploads import CheckedDocument, DocumentRefused, inspect_document
 from enrollment.models import Enrollment
+from mutualaid import event_notes
 from mutualaid.auditlog import audit
 from mutualaid.outbox import jobs
 from organisation.models import User
@@ -195,7 +196,7 @@ def _after_documents_change(claim: Claim, user: User) -> None:
     claim.completed_at = now
     claim.due_date = due.date
     claim.due_basis = due.basis
-    _move(claim, S.REVIEWING, user, _("All required documents are in."))
+    _move(claim, S.REVIEWING, user, event_notes.encode("documents_complete"))
     claim.save()
     jobs.enqueue(
         "claims.tasks.claim_propose",
@@ -416,8 +417,7 @@ def secondary_assistance_grant(*, claim: Claim, user: User, amount: Decimal, rea
         from_status=claim.status,
         to_status=claim.status,
         actor=user,
-        note=_("Secondary assistance %(amount)s: %(reason)s")
-        % {"amount": amount, "reason": reason.strip()},
+        note=event_notes.encode("secondary", amount=str(amount), reason=reason.strip()),
     )
     return payout
 
@@ -723,6 +723,6 @@ def payee_correct(*, claim: Claim, user: User, payee_name: str, payee_account: s
         from_status=claim.status,
         to_status=claim.status,
         actor=user,
-        note=_("Payee account corrected; the payment goes into the next batch."),
+        note=event_notes.encode("payee_corrected"),
     )
     return claim

@@ -8,6 +8,11 @@ urlpatterns = [
     path("", views.claim_list, name="claim_list"),
     path("report/", views.claim_start, name="claim_start"),
     path("report/<int:enrollment_pk>/", views.claim_report, name="claim_report"),
+    path(
+        "report/<int:enrollment_pk>/facts/",
+        views.claim_report_facts,
+        name="claim_report_facts",
+    ),
     path("trial/", views.trial, name="trial"),
     path("notices/", views.notices_print, name="notices_print"),
     path("notices/<int:pk>/", views.notice_bundle, name="notice_bundle"),
@@ -35,4 +40,5 @@ urlpatterns = [
     path("<int:pk>/decide/", views.claim_decide, name="claim_decide"),
     path("<int:pk>/secondary/", views.claim_secondary, name="claim_secondary"),
     path("<int:pk>/notice/", views.claim_notice_download, name="claim_notice"),
+    path("<int:pk>/notice/part/", views.claim_notice_part, name="claim_notice_part"),
 ]

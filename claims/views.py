@@ -35,15 +35,14 @@ from claims.models import Claim, ClaimDocument, NoticeBundle, Payout, Transfer
 from enrollment.models import Enrollment
 from enrollment.selectors import visible_enrollments
 from enrollment.views import reveal_response
-from mutualaid import reveals
+from mutualaid import reveals, searches
 from mutualaid.auditlog import audit
 from mutualaid.crypto import digest
 from mutualaid.outbox import jobs
 from organisation.decorators import report_form_errors, role_required
 from organisation.models import User
 from organisation.selectors import scoped_get_or_404, visible_units
-from plans.engine.identity import IdNumberError, normalise_id_number
-from plans.facts_forms import NEEDS
+from plans.engine.identity import IdNumberError, mask_id_number, normalise_id_number
 
 PAGE_SIZE = 50
 CLERK = (User.Role.CLERK,)
@@ -61,36 +60,60 @@ def _claim(request: HttpRequest, pk: int) -> Claim:
 
 
 @role_required(*CLERK)
-@require_GET
+@require_http_methods(["GET", "POST"])
 def claim_start(request: HttpRequest) -> HttpResponse:
-    """Step one: find the member by ID number and pick the cover to claim on."""
-    form = FindMemberForm(request.GET or None)
+    """Step one: find the member by ID number and pick the cover to claim on.
+
+    The number is sent by POST and the results are shown under an opaque token
+    (mutualaid.searches), so it never appears in a web address."""
+    if request.method == "GET" and "id_number" in request.GET:
+        # An old bookmark or a typed address: drop the number rather than search with it.
+        return redirect("claims:claim_start")
+    form = FindMemberForm(request.POST or None)
     enrollments = Enrollment.objects.none()
-    if form.is_valid():
+    found: dict | None = None
+    if request.method == "POST" and form.is_valid():
         try:
             number = normalise_id_number(form.cleaned_data["id_number"])
         except IdNumberError as exc:
             form.add_error("id_number", str(exc))
         else:
-            enrollments = (
-                visible_enrollments(request.user)
-                .filter(member__id_number_digest=digest(number), status=Enrollment.Status.ACTIVE)
-                .select_related("plan", "member")
-            )
-            if not enrollments:
-                form.add_error("id_number", _("No active cover for this ID number in your unit."))
-    return render(request, "claims/claim_start.html", {"form": form, "enrollments": enrollments})
+            if _active_cover(request, digest(number)).exists():
+                token = searches.keep(
+                    request,
+                    "claim_start",
+                    {"digest": digest(number), "masked": mask_id_number(number)},
+                )
+                return redirect(f"{request.path}?{searches.SEARCH_PARAM}={token}")
+            form.add_error("id_number", _("No active cover for this ID number in your unit."))
+    elif searches.SEARCH_PARAM in request.GET:
+        found = searches.recall(request, "claim_start")
+        if found is None:
+            messages.info(request, _("That search has expired. Search again."))
+            return redirect("claims:claim_start")
+        form = FindMemberForm()
+        enrollments = _active_cover(request, found["digest"])
+    return render(
+        request,
+        "claims/claim_start.html",
+        {"form": form, "enrollments": enrollments, "found": found},
+    )
+
+
+def _active_cover(request: HttpRequest, number_digest: str):
+    return (
+        visible_enrollments(request.user)
+        .filter(member__id_number_digest=number_digest, status=Enrollment.Status.ACTIVE)
+        .select_related("plan", "member")
+    )
 
 
 @role_required(*CLERK)
 @require_http_methods(["GET", "POST"])
 def claim_report(request: HttpRequest, enrollment_pk: int) -> HttpResponse:
-    enrollment = scoped_get_or_404(
-        request.user,
-        visible_enrollments(request.user).select_related("plan_version", "member"),
-        pk=enrollment_pk,
-        status=Enrollment.Status.ACTIVE,
-    )
+    """Step two: the claim's facts, which follow the benefit chosen (htmx swaps them in from
+    ``claim_report_facts``; without script, ``?benefit=`` chooses it)."""
+    enrollment = _report_enrollment(request, enrollment_pk)
     rules = enrollment.plan_version.parsed_rules
     member = enrollment.member
     prefill = ""
@@ -111,6 +134,7 @@ def claim_report(request: HttpRequest, enrollment_pk: int) -> HttpResponse:
     form = ClaimReportForm(
         request.POST or None,
         rules=rules,
+        benefit=request.GET.get("benefit", ""),
         initial={"payee_name": member.name, "payee_account": prefill},
     )
     if request.method == "POST" and form.is_valid():
@@ -132,12 +156,29 @@ def claim_report(request: HttpRequest, enrollment_pk: int) -> HttpResponse:
     return render(
         request,
         "claims/claim_report.html",
-        {
-            "form": form,
-            "enrollment": enrollment,
-            "member": member,
-            "needs": NEEDS,
-        },
+        {"form": form, "enrollment": enrollment, "member": member},
+    )
+
+
+def _report_enrollment(request: HttpRequest, pk: int) -> Enrollment:
+    return scoped_get_or_404(
+        request.user,
+        visible_enrollments(request.user).select_related("plan_version", "member"),
+        pk=pk,
+        status=Enrollment.Status.ACTIVE,
+    )
+
+
+@role_required(*CLERK)
+@require_GET
+def claim_report_facts(request: HttpRequest, enrollment_pk: int) -> HttpResponse:
+    """The report form's facts for the benefit chosen (``?benefit=``), for htmx to swap in."""
+    enrollment = _report_enrollment(request, enrollment_pk)
+    form = ClaimReportForm(
+        rules=enrollment.plan_version.parsed_rules, benefit=request.GET.get("benefit", "")
+    )
+    return render(
+        request, "claims/_claim_report_facts.html", {"form": form, "enrollment": enrollment}
     )
 
 
@@ -187,6 +228,7 @@ def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "facts": _facts_for_display(claim),
             "can_reveal": user.role in REVEAL_ROLES,
             "audit_trail": _audit_trail(user, claim),
+            "notice_state": _notice_state(claim),
         },
     )
 
@@ -218,6 +260,10 @@ def _facts_for_display(claim: Claim) -> list[tuple[str, object]]:
             value = _("Local") if value == "local" else _("Elsewhere (异地)")
         elif isinstance(value, bool):
             value = _("yes") if value else _("no")
+        elif getattr(TrialForm.base_fields.get(name), "choices", None):
+            # A code (hospital grade 3, outcome "death") is shown by its label (三级, 身故).
+            choices = {str(k): v for k, v in TrialForm.base_fields[name].choices}
+            value = choices.get(str(value), value)
         shown.append((FACT_LABELS.get(name, name), value))
     return shown
 
@@ -249,13 +295,23 @@ def claim_document_add(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         report_form_errors(request, form)
         return redirect("claims:claim_detail", pk=claim.pk)
-    return _act(
-        request,
-        claim,
-        services.claim_document_add,
-        requirement=form.cleaned_data["requirement"],
-        upload=form.cleaned_data["file"],
-    )
+    # Each file is checked and stored on its own, whole or not at all, and gets its own answer.
+    for upload in form.cleaned_data["file"]:
+        name = (upload.name or "")[:80]
+        try:
+            services.claim_document_add(
+                claim=claim,
+                user=request.user,
+                requirement=form.cleaned_data["requirement"],
+                upload=upload,
+            )
+        except services.ClaimError as exc:
+            messages.error(
+                request, _("%(name)s: refused. %(reason)s") % {"name": name, "reason": exc}
+            )
+        else:
+            messages.success(request, _("%(name)s: added.") % {"name": name})
+    return redirect("claims:claim_detail", pk=claim.pk)
 
 
 @require_GET
@@ -394,6 +450,29 @@ def claim_reveal(request: HttpRequest, pk: int) -> HttpResponse:
             request, masked=claim.payee_account_masked, back=claim_url(claim)
         )
     return reveal_response(request, claim.payee_account, back=claim_url(claim))
+
+
+def _notice_state(claim: Claim) -> str:
+    """The decision notice: "ready", "preparing" while the worker makes it, "failed" or ""."""
+    from enrollment.roster_views import made_file_state
+
+    if not claim.notice and claim.decided_at is None:
+        return ""
+    return made_file_state(
+        claim.notice, subject=f"claim:{claim.pk}", task="claims.tasks.claim_notice"
+    )
+
+
+@require_GET
+def claim_notice_part(request: HttpRequest, pk: int) -> HttpResponse:
+    """The decision notice's link, or "being prepared" until the worker has made it; htmx polls
+    it from the claim's page."""
+    claim = _claim(request, pk)
+    return render(
+        request,
+        "claims/_claim_notice.html",
+        {"claim": claim, "notice_state": _notice_state(claim)},
+    )
 
 
 @require_GET

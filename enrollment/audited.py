@@ -31,6 +31,9 @@ def register() -> None:
             type="roster",
             created=("original_name", "plan_version", "coverage_start"),
             label=lambda r: f"#{r.pk} {r.original_name}",
+            display_label=lambda r: (
+                f"#{r.pk} · {r.union.name} · {r.plan_version.display_name} · {r.original_name}"
+            ),
             union_id=audit.attr("union_id"),
             trail=audit.trail("roster"),
             hidden=frozenset({"renewal", "funding"}),

@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 
 from enrollment.models import Enrollment, Roster
 from enrollment.payments import bank_account_of, roster_dues
+from mutualaid.formatting import day, money, period
 from mutualaid.pdf import render_pdf
 from organisation.models import Union
 from plans.engine.identity import mask_id_number
@@ -115,12 +116,17 @@ def amount_in_chinese(value: Decimal) -> str:
 # --- shared pieces -------------------------------------------------------------------------------
 
 
-def _date_cn(day: datetime.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
+def _figure(amount: Decimal) -> str:
+    """An amount as the documents print it beside 元 or under 金额（元）: 13,530.00."""
+    return money(amount, symbol=False)
 
 
-def _yuan(amount: Decimal) -> str:
-    return f"{quantize_money(amount):,.2f}"
+def _long_day(value: datetime.date) -> str:
+    return day(value, long=True, language=DOCUMENT_LANGUAGE)
+
+
+def _long_period(start: datetime.date, end: datetime.date) -> str:
+    return period(start, end, long=True, language=DOCUMENT_LANGUAGE)
 
 
 def _percent(value: Any) -> str:
@@ -189,11 +195,11 @@ def _funding_rows(roster: Roster, rules: PlanRules) -> list[FundingRow]:
             names = "、".join(s.name for s in rules.fees.subsidies)
             if names:
                 label = f"{label}（{names}）"
-        rows.append(FundingRow(payer, label, percent, amount, _yuan(amount)))
+        rows.append(FundingRow(payer, label, percent, amount, _figure(amount)))
     total = sum((row.amount for row in rows), ZERO)
     if total != quantize_money(roster.fee_total):
         raise DocumentDataError(
-            f"分担金额合计 {_yuan(total)} 元与应缴会费 {_yuan(roster.fee_total)} 元不一致，"
+            f"分担金额合计 {_figure(total)} 元与应缴会费 {_figure(roster.fee_total)} 元不一致，"
             "请重新核算分担方式后再出具缴费通知单。"
         )
     return rows
@@ -229,29 +235,29 @@ def fee_notice_context(roster: Roster, *, issued_on: datetime.date | None = None
     return {
         "roster": roster,
         "notice_number": fee_notice_number(roster),
-        "issued_on": _date_cn(issued_on or timezone.localdate()),
+        "issued_on": _long_day(issued_on or timezone.localdate()),
         "office": office,
         "unit": unit,
         "plan": _plan_heading(roster),
-        "period": f"{_date_cn(roster.coverage_start)}至{_date_cn(roster.coverage_end)}",
+        "period": _long_period(roster.coverage_start, roster.coverage_end),
         # Before import the roster's checked rows are the best count there is.
         "people": totals["people"] or roster.rows_valid,
         "shares": totals["shares"],
-        "per_share": _yuan(rules.fees.per_share),
-        "surcharge": _yuan(rules.fees.high_risk_surcharge_per_share)
+        "per_share": _figure(rules.fees.per_share),
+        "surcharge": _figure(rules.fees.high_risk_surcharge_per_share)
         if rules.fees.high_risk_surcharge_per_share
         else "",
-        "fee_total": _yuan(fee_total),
+        "fee_total": _figure(fee_total),
         "fee_total_words": amount_in_chinese(fee_total),
         "funding_mode": _funding_mode_label(roster, rules),
         "funding_rows": funding_rows,
-        "subsidy": _yuan(subsidy) if subsidy else "",
-        "payable": _yuan(payable),
+        "subsidy": _figure(subsidy) if subsidy else "",
+        "payable": _figure(payable),
         "payable_words": amount_in_chinese(payable),
         # Who transfers what: the unit, and each subsidy giver separately (the same split the
         # payment page and the ledger show).
         "givers": [
-            {"name": due.giver, "amount": _yuan(due.amount)}
+            {"name": due.giver, "amount": _figure(due.amount)}
             for due in roster_dues(roster)
             if due.payer == "subsidy"
         ],
@@ -310,8 +316,8 @@ def certificates_context(
                 name,
                 mask_id_number(id_number),
                 row_shares,
-                _yuan(row_fee),
-                f"{start:%Y.%m.%d}–{stop:%Y.%m.%d}",
+                _figure(row_fee),
+                f"{day(start)}–{day(stop)}",
             )
         )
     people = overall["people"] or 0
@@ -320,19 +326,19 @@ def certificates_context(
         "unit": roster.union,
         "office": office_of(roster.union),
         "plan": _plan_heading(roster),
-        "period": f"{_date_cn(roster.coverage_start)}至{_date_cn(roster.coverage_end)}",
-        "issued_on": _date_cn(issued_on or timezone.localdate()),
+        "period": _long_period(roster.coverage_start, roster.coverage_end),
+        "issued_on": _long_day(issued_on or timezone.localdate()),
         "rows": rows,
         "part": {
             "first": first,
             "last": first + len(rows) - 1,
             "is_whole": first == 1 and len(rows) == people,
         },
-        "totals": {"people": len(rows), "shares": shares, "fee": _yuan(fee)},
+        "totals": {"people": len(rows), "shares": shares, "fee": _figure(fee)},
         "overall": {
             "people": people,
             "shares": overall["shares"] or 0,
-            "fee": _yuan(overall["fee"] or ZERO),
+            "fee": _figure(overall["fee"] or ZERO),
         },
     }
 

@@ -183,6 +183,21 @@ class RosterEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.roster_id} → {self.status}"
 
+    @property
+    def note_text(self) -> str:
+        """The note in the reader's language (mutualaid.event_notes)."""
+        from mutualaid.event_notes import render
+        from plans.engine.findings import code_label
+
+        return render(self.note, ROSTER_NOTES, code_label)
+
+
+# What a roster's history notes say, by the key stored with the event (enrollment.rosters).
+ROSTER_NOTES = {
+    "checked": _("%(rows)s rows, %(errors)s errors"),
+    "imported": _("%(n)s people enrolled, awaiting review"),
+}
+
 
 class ShareHolding(models.Model):
     """How many shares of one plan a person holds in the periods starting on one day, across all

@@ -24,6 +24,7 @@ from enrollment.payment_forms import (
 )
 from mutualaid.auditlog import audit
 from mutualaid.exports import neutralise
+from mutualaid.formatting import AMOUNT_FORMAT, DATE_FORMAT
 from organisation.decorators import report_form_errors, role_required
 from organisation.models import Union, User
 from organisation.selectors import scoped, scoped_get_or_404
@@ -271,23 +272,30 @@ RECEIPT_HEADERS = (
 @require_GET
 def receipt_export(request: HttpRequest) -> HttpResponse:
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     from enrollment.documents import fee_notice_number
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("到账记录")
     sheet.append(list(RECEIPT_HEADERS))
+
+    def formatted(value: object, number_format: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = number_format
+        return cell
+
     count = 0
     for r in _receipts(request).iterator(chunk_size=1000):
         what = r.statement.number if r.statement_id else fee_notice_number(r.roster)
         unit = r.roster.union.name if r.roster_id else ""
         sheet.append(
             [
-                r.received_on,
+                formatted(r.received_on, DATE_FORMAT),
                 neutralise(r.payer_label),
                 neutralise(unit),
                 neutralise(what),
-                r.amount,
+                formatted(r.amount, AMOUNT_FORMAT),
                 neutralise(r.reference),
                 neutralise(r.recorded_by.display_name),
             ]

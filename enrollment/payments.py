@@ -33,6 +33,7 @@ from enrollment.models import (
     SubsidyStatement,
     SubsidyStatementLine,
 )
+from mutualaid.formatting import money
 from mutualaid.outbox import jobs
 from organisation.models import Union, User
 from plans.engine.money import CENT, ZERO, quantize_money
@@ -206,7 +207,7 @@ def _over(amount: Decimal, outstanding: Decimal, label: str) -> PaymentError:
             "%(amount)s is more than the %(outstanding)s still outstanding from %(payer)s; "
             "nothing was recorded."
         )
-        % {"amount": amount, "outstanding": outstanding, "payer": label}
+        % {"amount": money(amount), "outstanding": money(outstanding), "payer": label}
     )
 
 
@@ -356,7 +357,7 @@ def payer_choices(roster: Roster) -> list[tuple[str, str]]:
     """The payers a receipt may be recorded for: those with something outstanding that is not
     on a subsidy statement."""
     return [
-        (due.key, f"{due.label} · ¥{due.outstanding:,.2f}")
+        (due.key, f"{due.label} · {money(due.outstanding)}")
         for due in roster_dues(roster)
         if due.outstanding > 0 and due.statement is None
     ]

@@ -16,6 +16,7 @@ from enrollment.models import Roster
 from enrollment.payment_views import roster_payment_context
 from enrollment.workbooks import roster_template
 from mutualaid.auditlog import audit
+from mutualaid.outbox.models import Job
 from organisation.decorators import role_required
 from organisation.models import User
 from organisation.selectors import scoped_get_or_404
@@ -140,6 +141,7 @@ def roster_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "is_office": request.user.role == User.Role.OFFICE_STAFF,
             "amounts": _amounts(roster),
             "audit_trail": audit.trail_for(request.user, [f"roster:{roster.pk}"]),
+            **_roster_files(roster),
         },
     )
 
@@ -166,6 +168,48 @@ def roster_progress(request: HttpRequest, pk: int) -> HttpResponse:
     ):
         response["HX-Refresh"] = "true"
     return response
+
+
+def made_file_state(stored, *, subject: str, task: str) -> str:
+    """Where a file that a worker makes (a notice, the certificates) stands, for a page: "ready"
+    once it is stored; "preparing" while its job is on record and may still run; "failed" once
+    the job gave up (office staff see it on the background work page); "" when no job was
+    ever asked for it."""
+    if stored:
+        return "ready"
+    job = Job.objects.filter(subject=subject, name=task).order_by("-created_at", "-pk").first()
+    if job is None:
+        return ""
+    return "failed" if job.state == Job.State.FAILED else "preparing"
+
+
+def _roster_files(roster: Roster) -> dict:
+    """The roster's fee notice and certificates: each ready, being prepared, failed or not due."""
+    due = {
+        "fee_notice": roster.status in (Roster.Status.APPROVED, Roster.Status.PAID),
+        "certificates": roster.status == Roster.Status.PAID,
+    }
+    files = {}
+    for name, expected in due.items():
+        stored = getattr(roster, name)
+        files[name] = (
+            made_file_state(
+                stored, subject=f"roster:{roster.pk}", task=f"enrollment.tasks.roster_{name}"
+            )
+            if expected or stored
+            else ""
+        )
+    return {"files": files, "preparing": "preparing" in files.values()}
+
+
+@require_GET
+def roster_files(request: HttpRequest, pk: int) -> HttpResponse:
+    """The roster's PDF links, or "being prepared" while a worker makes them; htmx polls it until
+    nothing is left to wait for."""
+    roster = _roster(request, pk)
+    return render(
+        request, "enrollment/_roster_files.html", {"roster": roster, **_roster_files(roster)}
+    )
 
 
 def _act(request: HttpRequest, pk: int, action, **kwargs) -> HttpResponse:

@@ -26,6 +26,7 @@ from enrollment.enrolling import release as _release
 from enrollment.models import Enrollment, Roster, RosterEvent, RosterFinding
 from enrollment.selectors import held_shares
 from enrollment.services import coverage_end_for
+from mutualaid import event_notes
 from mutualaid.auditlog import audit
 from mutualaid.outbox import jobs
 from organisation.models import Union, User
@@ -368,8 +369,7 @@ def _store_result(roster_id: int, token: str, result: CheckResult) -> None:
         _event(
             roster,
             None,
-            _("%(rows)s rows, %(errors)s errors")
-            % {"rows": result.rows, "errors": roster.error_count},
+            event_notes.encode("checked", rows=result.rows, errors=roster.error_count),
         )
 
 
@@ -484,11 +484,7 @@ def _import_checked(roster: Roster, roster_id: int, token: str, actor: User | No
             roster.rows_valid = result.valid_rows
             roster.fee_total = result.fee_total
             roster.save()
-            _event(
-                roster,
-                actor,
-                _("%(n)s people enrolled, awaiting review") % {"n": result.valid_rows},
-            )
+            _event(roster, actor, event_notes.encode("imported", n=result.valid_rows))
     except ImportRefused as refused:
         _back_to_checked(roster_id, token, refused.findings, actor)
 

@@ -33,6 +33,7 @@ from enrollment.payments import (
     subsidy_key,
 )
 from mutualaid.exports import neutralise
+from mutualaid.formatting import AMOUNT_FORMAT, DATE_FORMAT, day, money, period
 from organisation.models import Union, User
 from plans.engine.money import ZERO
 
@@ -193,7 +194,7 @@ def statement_rows(statement: SubsidyStatement) -> list[dict]:
 
 
 def statement_context(statement: SubsidyStatement) -> dict:
-    from enrollment.documents import _date_cn, _yuan, amount_in_chinese
+    from enrollment.documents import amount_in_chinese
     from enrollment.payments import bank_account_of
 
     rows = statement_rows(statement)
@@ -202,11 +203,13 @@ def statement_context(statement: SubsidyStatement) -> dict:
         "number": statement.number,
         "office": statement.office,
         "account": bank_account_of(statement.office),
-        "period": f"{_date_cn(statement.period_start)}至{_date_cn(statement.period_end)}",
-        "issued_on": _date_cn(statement.created_at.date()),
-        "rows": [dict(r, amount_text=_yuan(r["amount"]), people=r["people"]) for r in rows],
+        "period": period(
+            statement.period_start, statement.period_end, long=True, language=DOCUMENT_LANGUAGE
+        ),
+        "issued_on": day(statement.created_at, long=True, language=DOCUMENT_LANGUAGE),
+        "rows": [dict(r, amount_text=money(r["amount"], symbol=False)) for r in rows],
         "people": sum(r["people"] for r in rows),
-        "total": _yuan(statement.total),
+        "total": money(statement.total, symbol=False),
         "total_words": amount_in_chinese(statement.total),
     }
 
@@ -232,17 +235,22 @@ STATEMENT_HEADERS = (
 
 def statement_xlsx(statement: SubsidyStatement) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("补贴结算单")
+
+    def formatted(value: object, number_format: str) -> WriteOnlyCell:
+        # Amounts and dates stay numbers and dates a giver can add up and sort, shown as the
+        # portal writes them (13,530.00 and 2026-12-04).
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = number_format
+        return cell
+
     sheet.append([neutralise(f"补贴结算单 {statement.number}")])
     sheet.append([neutralise(f"补贴出资方：{statement.giver}")])
     sheet.append(
-        [
-            neutralise(
-                f"保障起始日：{statement.period_start:%Y-%m-%d} 至 {statement.period_end:%Y-%m-%d}"
-            )
-        ]
+        [neutralise(f"保障起始日：{day(statement.period_start)} 至 {day(statement.period_end)}")]
     )
     sheet.append(list(STATEMENT_HEADERS))
     for row in statement_rows(statement):
@@ -253,13 +261,13 @@ def statement_xlsx(statement: SubsidyStatement) -> bytes:
                 neutralise(row["credit_code"]),
                 neutralise(row["plan"]),
                 neutralise(row["notice"]),
-                row["coverage_start"],
+                formatted(row["coverage_start"], DATE_FORMAT),
                 row["people"],
-                row["amount"],
+                formatted(row["amount"], AMOUNT_FORMAT),
             ]
         )
     total = statement.lines.aggregate(total=Sum("amount"))["total"] or ZERO
-    sheet.append(["合计", None, None, None, None, None, None, total])
+    sheet.append(["合计", None, None, None, None, None, None, formatted(total, AMOUNT_FORMAT)])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -38,6 +38,7 @@ urlpatterns = [
     ),
     path("rosters/<int:pk>/", roster_views.roster_detail, name="roster_detail"),
     path("rosters/<int:pk>/progress/", roster_views.roster_progress, name="roster_progress"),
+    path("rosters/<int:pk>/files/", roster_views.roster_files, name="roster_files"),
     path("rosters/<int:pk>/submit/", roster_views.roster_submit, name="roster_submit"),
     path("rosters/<int:pk>/withdraw/", roster_views.roster_withdraw, name="roster_withdraw"),
     path("rosters/<int:pk>/approve/", roster_views.roster_approve, name="roster_approve"),

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlencode
+
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from enrollment import selectors
 from enrollment.models import Roster
 from enrollment.status import roster_status_choices
-from mutualaid import reveals
+from mutualaid import reveals, searches
 from mutualaid.auditlog import audit
+from mutualaid.crypto import digest
 from mutualaid.outbox.models import Job
 from organisation.decorators import role_required
 from organisation.headcount import proposals_awaiting
@@ -26,7 +32,7 @@ from organisation.selectors import (
     visible_members,
     visible_unions,
 )
-from plans.engine.identity import IdNumberError, normalise_id_number
+from plans.engine.identity import IdNumberError, mask_id_number, normalise_id_number
 
 PAGE_SIZE = 50
 # Headcount proposals listed on the home page of county and office staff (oldest first).
@@ -112,29 +118,54 @@ def union_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def member_list(request: HttpRequest) -> HttpResponse:
+    """The members in scope; a name fragment is searched by GET (?q=), a whole ID number by POST
+    and then under an opaque token (mutualaid.searches), never in the web address."""
     members = visible_members(request.user)
+    if request.method == "POST":
+        query = request.POST.get("q", "").strip()
+        number = _whole_id_number(query)
+        if number:
+            token = searches.keep(
+                request,
+                "member_list",
+                {"digest": digest(number), "masked": mask_id_number(number)},
+            )
+            return redirect(f"{request.path}?{searches.SEARCH_PARAM}={token}")
+        if searches.holds_id_number(query):
+            messages.warning(request, _("Type the whole ID number, or search by name."))
+            return redirect("enrollment:member_list")
+        return redirect(f"{request.path}?{urlencode({'q': query})}" if query else request.path)
     query = request.GET.get("q", "").strip()
-    if query:
-        members = members.filter(_member_search(query))
+    if searches.holds_id_number(query):
+        # An ID number typed into the address bar or kept in a bookmark: answered without it.
+        messages.warning(request, _("Search by ID number with the form on this page."))
+        return redirect("enrollment:member_list")
+    found = None
+    if searches.SEARCH_PARAM in request.GET:
+        found = searches.recall(request, "member_list")
+        if found is None:
+            messages.info(request, _("That search has expired. Search again."))
+            return redirect("enrollment:member_list")
+        members = members.filter(id_number_digest=found["digest"])
+        query = ""
+    elif query:
+        members = members.filter(Q(name__icontains=query))
     return render(
-        request, "enrollment/member_list.html", {"page": _page(request, members), "query": query}
+        request,
+        "enrollment/member_list.html",
+        {"page": _page(request, members), "query": query, "found": found},
     )
 
 
-def _member_search(query: str) -> Q:
-    """A name fragment, or a whole ID number in any form a clerk might type it."""
+def _whole_id_number(query: str) -> str:
+    """The query as an 18-character ID number in any form a clerk might type it, or ""."""
     try:
         number = normalise_id_number(query)
     except IdNumberError:
-        number = ""
-    if len(number) == 18:
-        # ID numbers are encrypted at rest; the keyed digest is what can be searched.
-        from mutualaid.crypto import digest
-
-        return Q(id_number_digest=digest(number))
-    return Q(name__icontains=query)
+        return ""
+    return number if re.fullmatch(r"\d{17}[\dX]", number) else ""
 
 
 # Roles that may see an ID or bank number in full (each time logged); others see it masked only.

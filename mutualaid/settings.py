@@ -135,6 +135,8 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            # Amounts and dates are written one way everywhere (|money, |day, |moment).
+            "builtins": ["mutualaid.templatetags.formatting"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",
@@ -241,7 +243,11 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # Celery. Without a broker URL the portal uses kombu's file-system transport in the data folder:
 # the web process drops task messages there and a real `celery worker` process picks them up, so
 # a laptop needs no Redis. Offices set CELERY_BROKER_URL=redis://...
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost/")
+if CELERY_BROKER_URL == "filesystem://":
+    # The transport ignores the host, but kombu warns "No hostname was supplied" without one.
+    # Celery reads the variable itself in preference to this setting, so it is mended there too.
+    CELERY_BROKER_URL = os.environ["CELERY_BROKER_URL"] = "filesystem://localhost/"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = DATA_DIR / "broker" / "queue"
     # The transport lists these folders on every send and poll, so they must exist.
@@ -384,11 +390,30 @@ AXES_USERNAME_CALLABLE = "mutualaid.security.login_username"
 REVEAL_LIMIT_PER_MINUTE = env_int("REVEAL_LIMIT_PER_MINUTE", 10, minimum=1)
 REVEAL_LIMIT_PER_DAY = env_int("REVEAL_LIMIT_PER_DAY", 200, minimum=REVEAL_LIMIT_PER_MINUTE)
 
+# One line per event, its time in TIME_ZONE with the offset written out (Django sets the process's
+# TZ to TIME_ZONE; scripts/start gives gunicorn and Celery the same TZ, so every log agrees). The
+# worker and beat log through this too (mutualaid/celery.py). A 403 or 404 is one line without a
+# traceback (mutualaid.logs.ExpectedAnswers); errors keep theirs.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"expected_answers": {"()": "mutualaid.logs.ExpectedAnswers"}},
+    "formatters": {
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "datefmt": "%Y-%m-%d %H:%M:%S %z",
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["expected_answers"],
+        }
+    },
+    # django-axes says at INFO that it started (in every process) and that a good login cleared
+    # no failures; failed logins and lockouts are warnings and stay.
+    "loggers": {"axes": {"level": "WARNING"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 

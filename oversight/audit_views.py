@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import datetime
+import re
 from io import BytesIO
+from urllib.parse import urlencode
 
 from django import forms
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from mutualaid import searches
 from mutualaid.auditlog import audit
 from mutualaid.auditlog.models import AuditEntry
 from mutualaid.crypto import digest
@@ -25,7 +29,7 @@ from mutualaid.forms import day_in_range
 from organisation.decorators import role_required
 from organisation.models import Member, User
 from organisation.selectors import scope_filter
-from plans.engine.identity import IdNumberError, normalise_id_number
+from plans.engine.identity import IdNumberError, mask_id_number, normalise_id_number
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 AUDIT_ROLES = (User.Role.AUDITOR,)
@@ -86,17 +90,18 @@ def visible_entries(user: User) -> QuerySet[AuditEntry]:
     )
 
 
-def _record_filter(text: str) -> Q:
+def _record_filter(text: str, number_digest: str = "") -> Q:
     """A claim or batch number, a member's ID number (found through its keyed digest, since the
-    number itself is stored encrypted), or a fragment of the record's label."""
+    number itself is stored encrypted), or a fragment of the record's label. A search kept under
+    a token (see audit_log) brings the digest and shows only the masked number as its text."""
     from claims.models import Claim, PaymentBatch
 
+    if number_digest:
+        member = Member.objects.filter(id_number_digest=number_digest).only("pk").first()
+        return Q(trail=f"member:{member.pk}") if member is not None else Q(pk__in=[])
     condition = Q(object_label__icontains=text)
-    try:
-        number = normalise_id_number(text)
-    except IdNumberError:
-        number = ""
-    if len(number) == 18:
+    number = _whole_id_number(text)
+    if number:
         member = Member.objects.filter(id_number_digest=digest(number)).only("pk").first()
         if member is not None:
             condition |= Q(trail=f"member:{member.pk}")
@@ -109,42 +114,104 @@ def _record_filter(text: str) -> Q:
     return condition
 
 
-def _search(request: HttpRequest) -> tuple[AuditSearchForm, QuerySet[AuditEntry]]:
-    form = AuditSearchForm(request.GET or None)
-    entries = visible_entries(request.user)
-    if form.is_bound and form.is_valid():
-        data = form.cleaned_data
-        zone = timezone.get_current_timezone()
-        if data["date_from"]:
-            start = datetime.datetime.combine(data["date_from"], datetime.time.min, zone)
-            entries = entries.filter(at__gte=start)
-        if data["date_to"]:
-            end = datetime.datetime.combine(
-                data["date_to"] + datetime.timedelta(days=1), datetime.time.min, zone
-            )
-            entries = entries.filter(at__lt=end)
-        if data["user"]:
-            entries = entries.filter(actor_username__icontains=data["user"].strip())
-        if data["action"]:
-            entries = entries.filter(action=data["action"])
-        if data["record_type"]:
-            entries = entries.filter(object_type=data["record_type"])
-        if data["record"].strip():
-            entries = entries.filter(_record_filter(data["record"].strip()))
-        if data["ip"]:
-            entries = entries.filter(ip=data["ip"])
-    elif form.is_bound:
-        entries = entries.none()
-    return form, entries
+def _whole_id_number(text: str) -> str:
+    try:
+        number = normalise_id_number(text)
+    except IdNumberError:
+        return ""
+    return number if re.fullmatch(r"\d{17}[\dX]", number) else ""
+
+
+def _filtered(user: User, form: AuditSearchForm, number_digest: str = "") -> QuerySet[AuditEntry]:
+    entries = visible_entries(user)
+    if not form.is_bound:
+        return entries
+    if not form.is_valid():
+        return entries.none()
+    data = form.cleaned_data
+    zone = timezone.get_current_timezone()
+    if data["date_from"]:
+        start = datetime.datetime.combine(data["date_from"], datetime.time.min, zone)
+        entries = entries.filter(at__gte=start)
+    if data["date_to"]:
+        end = datetime.datetime.combine(
+            data["date_to"] + datetime.timedelta(days=1), datetime.time.min, zone
+        )
+        entries = entries.filter(at__lt=end)
+    if data["user"]:
+        entries = entries.filter(actor_username__icontains=data["user"].strip())
+    if data["action"]:
+        entries = entries.filter(action=data["action"])
+    if data["record_type"]:
+        entries = entries.filter(object_type=data["record_type"])
+    if number_digest or data["record"].strip():
+        entries = entries.filter(_record_filter(data["record"].strip(), number_digest))
+    if data["ip"]:
+        entries = entries.filter(ip=data["ip"])
+    return entries
+
+
+class SearchGone(Exception):
+    """The search's address names an ID number, or a kept search that has expired."""
+
+
+def _search(request: HttpRequest) -> tuple[AuditSearchForm, QuerySet[AuditEntry], str]:
+    """The search a GET asks for: the form's fields in the query string, or a search kept under a
+    token (one that held an ID number); with the query string that asks for it again."""
+    if searches.SEARCH_PARAM in request.GET:
+        kept = searches.recall(request, "audit_log")
+        if kept is None:
+            raise SearchGone
+        form = AuditSearchForm(kept["fields"])
+        query = urlencode({searches.SEARCH_PARAM: request.GET[searches.SEARCH_PARAM]})
+        return form, _filtered(request.user, form, kept["digest"]), query
+    fields = request.GET.copy()
+    fields.pop("page", None)
+    if searches.any_holds_id_number(v for values in fields.lists() for v in values[1]):
+        raise SearchGone
+    form = AuditSearchForm(fields or None)
+    return form, _filtered(request.user, form), fields.urlencode()
+
+
+def _keep_search(request: HttpRequest, form: AuditSearchForm) -> HttpResponse:
+    """After a valid POST: the search's address, under a token if the search holds an ID number
+    (only its digest and masked form are kept), else in plain query parameters."""
+    fields = {name: form.data.get(name, "") for name in form.fields}
+    number = _whole_id_number(fields["record"])
+    if number:
+        fields["record"] = mask_id_number(number)
+    if number or searches.any_holds_id_number(fields.values()):
+        kept = {"fields": fields, "digest": digest(number) if number else ""}
+        token = searches.keep(request, "audit_log", kept)
+        return redirect(f"{request.path}?{urlencode({searches.SEARCH_PARAM: token})}")
+    filled = {name: value for name, value in fields.items() if value}
+    return redirect(f"{request.path}?{urlencode(filled)}" if filled else request.path)
+
+
+def _gone(request: HttpRequest) -> HttpResponse:
+    if searches.SEARCH_PARAM in request.GET:
+        messages.info(request, _("That search has expired. Search again."))
+    else:
+        messages.warning(request, _("Search by ID number with the form on this page."))
+    return redirect("oversight:audit_log")
 
 
 @role_required(*AUDIT_ROLES)
-@require_GET
+@require_http_methods(["GET", "POST"])
 def audit_log(request: HttpRequest) -> HttpResponse:
-    form, entries = _search(request)
+    """The search form is sent by POST, so an ID number typed into it never lands in an address
+    (an access log, the browser's history); see mutualaid.searches."""
+    if request.method == "POST":
+        form = AuditSearchForm(request.POST)
+        if form.is_valid():
+            return _keep_search(request, form)
+        entries, query = AuditEntry.objects.none(), ""
+    else:
+        try:
+            form, entries, query = _search(request)
+        except SearchGone:
+            return _gone(request)
     page = Paginator(entries.select_related("actor"), PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "oversight/audit_log.html",
@@ -152,7 +219,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "rows": audit.entries_for_display(page.object_list),
-            "query": query.urlencode(),
+            "query": query,
             "export_limit": EXPORT_LIMIT,
         },
     )
@@ -192,7 +259,10 @@ def _changes_text(row: audit.Row) -> str:
 @require_GET
 def audit_export(request: HttpRequest) -> HttpResponse:
     """The entries the search found, newest first, as a workbook (at most EXPORT_LIMIT)."""
-    _form, entries = _search(request)
+    try:
+        _form, entries, _query = _search(request)
+    except SearchGone:
+        return _gone(request)
     book = Workbook(write_only=True)
     sheet = book.create_sheet(str(_("Audit log")))
     bold = Font(bold=True)

@@ -26,6 +26,7 @@ from openpyxl.styles import Font
 
 from enrollment.selectors import in_force_counts
 from mutualaid.exports import neutralise
+from mutualaid.formatting import AMOUNT_FORMAT
 from mutualaid.reveals import REFUSED_NOTES
 from organisation.decorators import role_required
 from organisation.models import User
@@ -51,7 +52,7 @@ FIRST_DAY = datetime.date(2000, 1, 1)
 LAST_DAY = datetime.date(2099, 12, 31)
 
 NUMBER_FORMATS = {
-    dashboards.MONEY: "#,##0.00",
+    dashboards.MONEY: AMOUNT_FORMAT,
     dashboards.PERCENT: "0.0%",
     dashboards.INT: "#,##0",
     dashboards.DAYS: "0.#",

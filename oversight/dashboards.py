@@ -42,6 +42,7 @@ from django.utils.translation import gettext
 from claims.models import Claim, Payout
 from enrollment.models import Roster
 from enrollment.selectors import enrollments_in_force, in_force_counts
+from mutualaid.formatting import money
 from organisation.models import User
 from organisation.selectors import scoped, visible_units
 from plans.models import Plan, PlanVersion
@@ -98,12 +99,21 @@ class Table:
     def display_rows(self) -> list[tuple[list[tuple[str, bool]], bool]]:
         return [(row.cells(self.columns), row.warn) for row in self.rows]
 
+    @property
+    def labelled_rows(self) -> list[tuple[list[tuple[str, bool, str]], bool]]:
+        """``display_rows`` with each cell's column label (a phone shows rows as labelled cards)."""
+        return [
+            ([(*cell, c.label) for cell, c in zip(cells, self.columns, strict=True)], warn)
+            for cells, warn in self.display_rows
+        ]
+
 
 def display(value: object, kind: str) -> str:
     if value is None or value == "":
         return "—"
     if kind == MONEY:
-        return f"{Decimal(value):,.2f}"
+        # An aggregate may come back as a float on some databases: read it through its text.
+        return money(value if isinstance(value, Decimal) else str(value), symbol=False)
     if kind == PERCENT:
         return f"{Decimal(value) * 100:.1f}%"
     if kind == RATIO:

@@ -102,6 +102,11 @@ class PlanVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.plan.code} v{self.number}"
 
+    @property
+    def display_name(self) -> str:
+        """The plan's name and the version's number, as people read them."""
+        return _("%(plan)s, version %(n)s") % {"plan": self.plan.display_name, "n": self.number}
+
     def clean(self) -> None:
         try:
             parsed = parse_rules(self.rules)

@@ -2,9 +2,11 @@
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from plans.selectors import visible_plans
+from plans.models import PlanVersion
+from plans.selectors import version_in_force, visible_plans
 
 
 @require_GET
@@ -16,8 +18,15 @@ def plan_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def plan_detail(request: HttpRequest, code: str) -> HttpResponse:
     plan = get_object_or_404(visible_plans(request.user), code=code)
-    versions = [(version, version.parsed_rules) for version in plan.versions.order_by("-number")]
     is_admin = request.user.role == "plan_admin" or request.user.is_superuser
+    # The version in force comes first: its rules are what members and clerks go by. Drafts
+    # are for plan admins only.
+    in_force = version_in_force(plan, timezone.localdate())
+    shown = plan.versions.order_by("-number")
+    if not is_admin:
+        shown = shown.exclude(status=PlanVersion.Status.DRAFT)
+    ordered = sorted(shown, key=lambda v: (in_force is None or v.pk != in_force.pk, -v.number))
+    versions = [(version, version.parsed_rules) for version in ordered]
     return render(
         request,
         "plans/plan_detail.html",
@@ -28,5 +37,6 @@ def plan_detail(request: HttpRequest, code: str) -> HttpResponse:
             "is_admin": is_admin,
             "offered_under": plan.offered_under.order_by("path") if is_admin else [],
             "has_draft": plan.versions.filter(status="draft").exists(),
+            "in_force": in_force,
         },
     )

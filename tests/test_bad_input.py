@@ -18,7 +18,6 @@ its range where SQLite stores them.
 from __future__ import annotations
 
 import datetime
-import time
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -39,7 +38,7 @@ QUERY_PARAMS = {
     "enrollment:roster_detail": ("code", "page"),
     "claims:claim_list": ("page",),
     "claims:notice_bundle": ("download",),
-    "oversight:audit_log": ("page",),
+    "oversight:audit_log": ("page", "s", "user", "action"),
     "oversight:background_work": ("page",),
 }
 # Every other page gets these too, all at once, in case it reads one.
@@ -173,7 +172,6 @@ def test_no_value_in_any_field_of_any_page_is_a_server_error(site):  # noqa: F81
         client.force_login(getattr(world, persona))
         clients[persona] = client
     anonymous = Client(raise_request_exception=False)
-    started = time.monotonic()
 
     urls = [u for u in concrete_urls(site) if u.page is not None]
     pages = [u.url for u in urls if u.page.get] + _more_pages(site)
@@ -187,7 +185,7 @@ def test_no_value_in_any_field_of_any_page_is_a_server_error(site):  # noqa: F81
         if _route_key(path) is None or method not in ("get", "post"):
             continue
         targets.setdefault((method, path), set()).update(names)
-    assert {"date_from", "date_to", "ip", "page"} <= targets[("get", "/audit/")]
+    assert {"date_from", "date_to", "ip", "record"} <= targets[("post", "/audit/")]
     posted = {path for (method, path), names in targets.items() if method == "post" and names}
     for action in ("/accounts/login/", "/decide/", "/secondary/", "/return/", "/payment/"):
         assert any(path.endswith(action) for path in posted), action
@@ -240,7 +238,6 @@ def test_no_value_in_any_field_of_any_page_is_a_server_error(site):  # noqa: F81
 
     assert not failures, "\n".join(map(str, failures))
     assert sent > 1000
-    assert time.monotonic() - started < 120
 
 
 @pytest.mark.parametrize(

@@ -49,11 +49,12 @@ def add_documents(client, claim, run, codes=None):
 def test_clerk_finds_the_member_by_id_number(client, world, covered):
     enrollment, _run = covered
     client.force_login(world.clerk_a)
-    page = client.get(
-        reverse("claims:claim_start"), {"id_number": world.member_a.id_number.lower()}
+    page = client.post(
+        reverse("claims:claim_start"), {"id_number": world.member_a.id_number.lower()}, follow=True
     )
     assert reverse("claims:claim_report", args=[enrollment.pk]) in page.content.decode()
-    other = client.get(reverse("claims:claim_start"), {"id_number": world.member_b.id_number})
+    assert world.member_a.id_number not in page.redirect_chain[-1][0].upper()
+    other = client.post(reverse("claims:claim_start"), {"id_number": world.member_b.id_number})
     assert reverse("claims:claim_report", args=[enrollment.pk]) not in other.content.decode()
 
 

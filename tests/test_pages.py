@@ -96,7 +96,8 @@ def test_member_search_finds_a_whole_id_number_typed_in_full_width(client, world
     full_width = world.member_a.id_number.translate(
         {ord(str(d)): chr(0xFF10 + d) for d in range(10)}
     )
-    page = client.get(reverse("enrollment:member_list"), {"q": full_width}).content.decode()
+    url = reverse("enrollment:member_list")
+    page = client.post(url, {"q": full_width}, follow=True).content.decode()
     assert "甲职工" in page and "乙职工" not in page
 
 
@@ -148,7 +149,7 @@ def test_jilin_plan_page_states_its_numbers(client, world):
     plans_load_catalog()
     client.force_login(world.clerk_a)
     page = client.get(reverse("plans:plan_detail", args=["jilin-allowance-2020"])).content.decode()
-    for number in ("110.00", "30.00", "4500.00", "3600.00", "9000.00", "10000.00", "40000.00"):
+    for number in ("110.00", "30.00", "4,500.00", "3,600.00", "9,000.00", "10,000.00", "40,000.00"):
         assert number in page
 
 

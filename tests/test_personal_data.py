@@ -318,7 +318,7 @@ def test_encrypted_fields_refuse_lookups_that_cannot_work(world):
 def test_member_search_finds_an_id_number_by_its_digest(client, world):
     client.force_login(world.office_staff)
     url = reverse("enrollment:member_list")
-    page = client.get(url, {"q": world.member_a.id_number.lower()}).content.decode()
+    page = client.post(url, {"q": world.member_a.id_number.lower()}, follow=True).content.decode()
     assert "甲职工" in page and "乙职工" not in page
     page = client.get(url, {"q": "乙职"}).content.decode()
     assert "乙职工" in page and "甲职工" not in page

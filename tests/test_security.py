@@ -95,12 +95,13 @@ PAGES: dict[str, Page] = {
     # owner uses no other page here, since the POST ends that session.
     "logout": Page(get=False, post=True, owner="county_staff_a"),
     "set_language": Page(post=True, public=True),
+    "favicon": Page(public=True),
     "admin:login": Page(post=True, public=True),
     # Everything else needs a login.
     "home": Page(),
     "enrollment:union_list": Page(),
     "enrollment:union_detail": Page(scope="unit", kwargs=_pk("unit")),
-    "enrollment:member_list": Page(),
+    "enrollment:member_list": Page(post=True),  # a search by ID number (never in the URL)
     "enrollment:member_detail": Page(scope="unit", kwargs=_pk("member")),
     # Shows an ID or bank number in full (and logs it): only roles that work with members.
     "enrollment:member_reveal": Page(
@@ -140,6 +141,7 @@ PAGES: dict[str, Page] = {
     "enrollment:roster_template": Page(scope="office", kwargs=lambda o: [{"code": o.plan.code}]),
     "enrollment:roster_detail": Page(scope="unit", kwargs=_pk("roster")),
     "enrollment:roster_progress": Page(scope="unit", kwargs=_pk("roster")),
+    "enrollment:roster_files": Page(scope="unit", kwargs=_pk("roster")),
     "enrollment:roster_download": Page(
         scope="unit",
         kwargs=lambda o: [
@@ -181,7 +183,7 @@ PAGES: dict[str, Page] = {
     "oversight:background_work_retry": Page(
         get=False, post=True, scope="unit", roles=OFFICE, kwargs=_pk("job")
     ),
-    "oversight:audit_log": Page(roles=AUDIT, owner="auditor"),
+    "oversight:audit_log": Page(post=True, roles=AUDIT, owner="auditor"),
     "oversight:audit_export": Page(roles=AUDIT, owner="auditor"),
     "oversight:dashboard_export": Page(
         roles=DASHBOARD,
@@ -191,9 +193,15 @@ PAGES: dict[str, Page] = {
         ],
     ),
     "claims:claim_list": Page(),
-    "claims:claim_start": Page(roles=CLERK, owner="clerk_a"),
+    "claims:claim_start": Page(post=True, roles=CLERK, owner="clerk_a"),
     "claims:claim_report": Page(
         post=True,
+        scope="unit",
+        roles=CLERK,
+        owner="clerk_a",
+        kwargs=lambda o: [{"enrollment_pk": o.enrollment.pk}],
+    ),
+    "claims:claim_report_facts": Page(
         scope="unit",
         roles=CLERK,
         owner="clerk_a",
@@ -254,6 +262,7 @@ PAGES: dict[str, Page] = {
         get=False, post=True, scope="unit", roles=OFFICE, kwargs=_pk("claim")
     ),
     "claims:claim_notice": Page(scope="unit", kwargs=_pk("claim")),
+    "claims:claim_notice_part": Page(scope="unit", kwargs=_pk("claim")),
     "plans:plan_list": Page(),
     "plans:plan_detail": Page(scope="office", kwargs=lambda o: [{"code": o.plan.code}]),
     "plans:plan_offered": Page(

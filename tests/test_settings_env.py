@@ -119,7 +119,7 @@ def test_defaults_need_no_services(settings):
     if "DATABASE_URL" not in os.environ:
         assert real.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
     if "CELERY_BROKER_URL" not in os.environ:
-        assert real.CELERY_BROKER_URL == "filesystem://"
+        assert real.CELERY_BROKER_URL == "filesystem://localhost/"
 
 
 SECURITY_SETTINGS = """

@@ -1,12 +1,14 @@
-"""``{{ amount|yuan }}``: an amount as the fee notice prints it (6,400.00), in every language."""
+"""``{{ amount|yuan }}``: an amount without the ¥ sign (6,400.00), in every language.
+
+Kept for templates that load it; the figure comes from the portal's one formatter
+(``mutualaid.formatting``), whose ``|money`` filter every template has without a load.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from django import template
 
-from plans.engine.money import quantize_money
+from mutualaid.formatting import money
 
 register = template.Library()
 
@@ -14,6 +16,6 @@ register = template.Library()
 @register.filter
 def yuan(value: object) -> str:
     try:
-        return f"{quantize_money(Decimal(str(value if value is not None else 0))):,.2f}"
-    except (InvalidOperation, ValueError):
+        return money(value if value is not None else 0, symbol=False)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
         return ""

@@ -136,7 +136,7 @@ def test_the_units_6400_is_accepted_and_the_roster_is_paid_when_the_giver_pays_t
 @pytest.mark.parametrize(
     ("amount", "received_on", "message"),
     [
-        ("6400.01", None, "more than the 6400.00 still outstanding"),
+        ("6400.01", None, "more than the ¥6,400.00 still outstanding"),
         ("0", None, "more than zero"),
         ("-5", None, "more than zero"),
         ("100.00", datetime.timedelta(days=1), "cannot be in the future"),

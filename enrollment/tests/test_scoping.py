@@ -112,7 +112,7 @@ def test_pages_need_login(client, name):
     assert response["Location"].startswith(reverse("login"))
 
 
-@pytest.mark.parametrize("name", ["enrollment:member_list", "claims:claim_list", "home"])
+@pytest.mark.parametrize("name", ["enrollment:union_list", "claims:claim_list", "home"])
 def test_read_pages_refuse_post(client, world, name):
     client.force_login(world.office_staff)
     assert client.post(reverse(name)).status_code == 405

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import decimal
+import re
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -203,6 +204,8 @@ NOTES = {
     "documents_purged": _("Claim documents deleted %(days)s days after the claim closed"),
     "bundles_purged": _("Notice bundles deleted after %(days)s days"),
     "audit_exported": _("Audit log exported (%(count)s entries)"),
+    "subsidy_statement_pdf": _("Subsidy statement downloaded (PDF)"),
+    "subsidy_statement_xlsx": _("Subsidy statement downloaded (workbook)"),
     "job_retried": _("Failed background work tried again: %(work)s"),
     "due_dates_recomputed": _(
         "Due dates of open claims counted again after the holidays of %(years)s were entered "
@@ -211,11 +214,15 @@ NOTES = {
 }
 
 
+_NOTE_KEY = re.compile(r"[a-z]+(?:_[a-z0-9]+)+")
+
+
 def describe(entry: AuditEntry) -> str:
     """The entry's note in the reader's language."""
     text = NOTES.get(entry.note)
     if text is None:
-        return entry.note
+        # A key this version no longer knows is not shown as it is stored; free text is.
+        return "" if _NOTE_KEY.fullmatch(entry.note or "") else entry.note
     try:
         return str(text) % {"count": entry.count, **entry.params}
     except (KeyError, TypeError, ValueError):
@@ -239,6 +246,12 @@ class Spec:
     ignored: frozenset[str] = frozenset()
     # The fields a creation records (the rest is in the record itself).
     created: tuple[str, ...] = ()
+    # How a stored value reads, by field, for values that are codes without choices (a benefit,
+    # a document): called with the value and the entry, at display time.
+    values: dict[str, Callable[[object, AuditEntry], object]] = field(default_factory=dict)
+    # The record's name as a reader sees it, in the reader's language (the stored label is the
+    # fallback once the record is gone).
+    display_label: Callable[[Model], str] | None = None
 
 
 SPECS: dict[type[Model], Spec] = {}
@@ -430,6 +443,7 @@ RECORD_TYPES = {
     "receipt": _("Receipt"),
     "subsidy_statement": _("Subsidy statement"),
     "office_bank_account": _("Office bank account"),
+    "headcount_proposal": _("Headcount proposal"),
 }
 
 
@@ -447,6 +461,7 @@ class Row:
     record_type: str
     description: str
     changes: list[Change]
+    label: str = ""
 
 
 def _field(object_type: str, name: str):
@@ -463,6 +478,7 @@ def _field(object_type: str, name: str):
 FIELD_LABELS = {
     "due_basis": _("due date counted in"),
     "size": _("size"),
+    "file_size": _("size"),
     "original_name": _("file name"),
     "kind": _("kind"),
     "amount": _("amount"),
@@ -471,7 +487,70 @@ FIELD_LABELS = {
     "payee_name": _("payee"),
     "payee_account": _("payee account"),
     "notice": _("decision notice file"),
+    "file": _("uploaded file"),
+    "annotated": _("checked workbook"),
+    "fee_notice": _("fee notice file"),
+    "certificates": _("certificate list file"),
+    "checked_at": _("checked on"),
+    "submitted_at": _("submitted on"),
+    "exported_at": _("exported to the bank on"),
+    "paid_at": _("paid on"),
+    "paid_by": _("payment confirmed by"),
+    "returned_at": _("returned on"),
+    "returned_by": _("return recorded by"),
+    "created_by": _("made by"),
+    "updated_by": _("changed by"),
+    "uploaded_by": _("uploaded by"),
+    "granted_by": _("granted by"),
+    "rows_total": _("rows"),
+    "rows_checked": _("rows checked"),
+    "rows_valid": _("rows without errors"),
+    "error_count": _("errors"),
+    "warning_count": _("warnings"),
+    "sheet_name": _("worksheet"),
+    "header_row": _("header row"),
+    "check_token": _("check"),
+    "content_type": _("file type"),
+    "sha256": _("file fingerprint"),
+    "reason": _("reason"),
+    "claim": _("claim"),
+    "batch": _("payment batch"),
+    "payout": _("payout"),
+    "office": _("office"),
+    "path": _("place in the union tree"),
+    "depth": _("level in the union tree"),
 }
+
+FILE_SET = _("generated")
+FILE_REPLACED = _("replaced")
+FILE_REMOVED = _("removed")
+SIZE_FIELDS = frozenset({"size", "file_size"})
+
+
+def _file_change(old: object, new: object) -> tuple[object, object]:
+    """A stored file is said to be there, new or gone; its storage path is never shown."""
+    if not old and new:
+        return None, str(FILE_SET)
+    if old and not new:
+        return None, str(FILE_REMOVED)
+    return None, str(FILE_REPLACED)
+
+
+def file_size(value: object) -> object:
+    """Bytes as a reader counts them: 980 B, 15.8 KB, 2.4 MB."""
+    try:
+        size = int(value)
+    except (TypeError, ValueError):
+        return value
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def _spec_for(object_type: str) -> tuple[type[Model] | None, Spec | None]:
+    return next(((m, s) for m, s in SPECS.items() if s.type == object_type), (None, None))
 
 
 class _Names:
@@ -480,6 +559,12 @@ class _Names:
 
     def __init__(self) -> None:
         self.cache: dict[tuple[type[Model], object], str] = {}
+
+    def record(self, model: type[Model], pk: object) -> Model | None:
+        key = (model, ("record", pk))
+        if key not in self.cache:
+            self.cache[key] = model._base_manager.filter(pk=pk).first()
+        return self.cache[key]
 
     def __call__(self, model_field, value: object) -> object:
         if value in (None, "") or model_field is None:
@@ -497,26 +582,70 @@ class _Names:
             key = (model, value)
             if key not in self.cache:
                 found = model._base_manager.filter(pk=value).first()
-                self.cache[key] = str(found) if found is not None else f"#{value}"
+                spec = SPECS.get(model)
+                if found is None:
+                    self.cache[key] = f"#{value}"
+                elif spec is not None and spec.display_label is not None:
+                    self.cache[key] = str(spec.display_label(found))
+                else:
+                    self.cache[key] = str(getattr(found, "display_name", "") or found)
             return self.cache[key]
         return value
 
 
+def _label(name: str, model_field) -> str:
+    if name in FIELD_LABELS:
+        return str(FIELD_LABELS[name])
+    if model_field is None:
+        return name.replace("_", " ")
+    return str(model_field.verbose_name)
+
+
 def _changes(entry: AuditEntry, names: _Names) -> list[Change]:
+    _model, spec = _spec_for(entry.object_type)
     rows = []
     for name, value in (entry.changes or {}).items():
         model_field = _field(entry.object_type, name)
-        if name in FIELD_LABELS:
-            label = str(FIELD_LABELS[name])
-        else:
-            label = str(model_field.verbose_name) if model_field is not None else name
+        label = _label(name, model_field)
+        render = spec.values.get(name) if spec is not None else None
+
+        def shown(v, model_field=model_field, render=render, name=name):
+            if v in (None, ""):
+                return v
+            if render is not None:
+                return render(v, entry)
+            if name in SIZE_FIELDS:
+                return file_size(v)
+            return names(model_field, v)
+
+        is_file = model_field is not None and model_field.get_internal_type() in (
+            "FileField",
+            "ImageField",
+        )
         if value == HIDDEN:
             rows.append(Change(label, None, None, hidden=True))
+        elif is_file:
+            old, new = value if isinstance(value, list) and len(value) == 2 else ("", value)
+            rows.append(Change(label, *_file_change(old, new)))
         elif isinstance(value, list) and len(value) == 2:
-            rows.append(Change(label, names(model_field, value[0]), names(model_field, value[1])))
+            rows.append(Change(label, shown(value[0]), shown(value[1])))
         else:
-            rows.append(Change(label, None, names(model_field, value)))
+            rows.append(Change(label, None, shown(value)))
     return rows
+
+
+def _record_label(entry: AuditEntry, names: _Names) -> str:
+    """The record's name in the reader's language, while the record is there."""
+    model, spec = _spec_for(entry.object_type)
+    if spec is None or spec.display_label is None or not entry.object_id:
+        return entry.object_label
+    try:
+        found = names.record(model, entry.object_id)
+    except (ValueError, TypeError):
+        return entry.object_label
+    if found is None:
+        return entry.object_label
+    return str(spec.display_label(found))
 
 
 def entries_for_display(entries) -> list[Row]:
@@ -527,6 +656,7 @@ def entries_for_display(entries) -> list[Row]:
             record_type=str(RECORD_TYPES.get(entry.object_type, entry.object_type)),
             description=describe(entry),
             changes=_changes(entry, names),
+            label=_record_label(entry, names),
         )
         for entry in entries
     ]

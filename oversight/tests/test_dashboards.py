@@ -520,12 +520,27 @@ def test_loss_ratio_for_plan_and_period(world, periods):
         }
 
     assert figures(YEAR_2026) == {
-        jilin.display_name: [Decimal("200.00"), Decimal("1300.00"), Decimal("1000.00"), Decimal("5.0000")],
-        linyi.display_name: [Decimal("40.00"), Decimal("50.00"), Decimal("0.00"), Decimal("0.0000")],
+        jilin.display_name: [
+            Decimal("200.00"),
+            Decimal("1300.00"),
+            Decimal("1000.00"),
+            Decimal("5.0000"),
+        ],
+        linyi.display_name: [
+            Decimal("40.00"),
+            Decimal("50.00"),
+            Decimal("0.00"),
+            Decimal("0.0000"),
+        ],
     }
     assert list(figures(period(D(2026, 1, 1), D(2026, 12, 31), linyi))) == [linyi.display_name]
     assert figures(period(D(2025, 1, 1), D(2025, 12, 31))) == {
-        jilin.display_name: [Decimal("90.00"), Decimal("80.00"), Decimal("80.00"), Decimal("0.8889")],
+        jilin.display_name: [
+            Decimal("90.00"),
+            Decimal("80.00"),
+            Decimal("80.00"),
+            Decimal("0.8889"),
+        ],
     }
 
 

@@ -187,7 +187,7 @@ class BenefitForm(_EditorForm):
         label=_("Code"),
         max_length=40,
         validators=[CODE_VALIDATOR],
-        help_text=_("A short English name, e.g. hospital_allowance. Claims refer to it."),
+        help_text=_("A short name in Latin letters that claims refer to; clerks never see it."),
     )
     label = forms.CharField(label=_("Name"), max_length=200)
     per_share = forms.BooleanField(

@@ -33,6 +33,13 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# A common phone: 390 CSS pixels wide, its screen as tall as 844; touch, mobile viewport rules.
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
 PASSWORD = "pw-for-tests"  # tests.factories.UserFactory's password
 HERE = Path(__file__).resolve().parent
 
@@ -112,10 +119,11 @@ class Portal:
         self.downloads = downloads
         self.contexts = []
 
-    def login(self, user, *, shots: Shots | None = None):
-        context = self.browser.new_context(
-            viewport={"width": 1280, "height": 900}, accept_downloads=True, locale="zh-CN"
-        )
+    def login(self, user, *, shots: Shots | None = None, phone: bool = False):
+        """A logged-in page: a 1280 px desktop window, or with ``phone`` a 390×844 touch
+        screen that reports itself as mobile (as a clerk's phone does)."""
+        screen = PHONE if phone else {"viewport": {"width": 1280, "height": 900}}
+        context = self.browser.new_context(**screen, accept_downloads=True, locale="zh-CN")
         context.set_default_timeout(20_000)
         self.contexts.append(context)
         page = context.new_page()

@@ -46,7 +46,10 @@ def messy_rows() -> list[list[object]]:
 
 
 def fill_upload(page, path) -> None:
-    page.select_option("#id_plan", CODE)
+    # Choosing the plan swaps in its funding fields (htmx): wait for them before typing.
+    with page.expect_response(lambda response: "/plan-panel/" in response.url):
+        page.select_option("#id_plan", CODE)
+    page.wait_for_load_state("networkidle")
     page.fill("#id_coverage_start", START.isoformat())
     page.fill("#id_unit_percent", "60")
     page.fill("#id_union_percent", "0")
@@ -188,12 +191,19 @@ def test_claim_from_report_to_a_paid_bank_batch(portal, world, worker, shots, tm
     clerk = portal.login(world.clerk_a, shots=shots)
     clerk.goto(base + reverse("claims:claim_start"))
     clerk.fill("#id_id_number", world.member_a.id_number)
-    clerk.click("main form[method=get] button[type=submit]")
+    clerk.click("main form[method=post] button[type=submit]")
     clerk.wait_for_load_state()
+    assert "?s=" in clerk.url and world.member_a.id_number not in clerk.url.upper()
     shots(clerk, "member-found")
     clerk.click(f"a[href='{reverse('claims:claim_report', args=[enrollment.pk])}']")
     clerk.wait_for_load_state()
+    # Until a benefit is chosen the form shows the facts of all the plan's benefits; choosing
+    # one swaps in (htmx) just the facts that benefit needs.
+    assert clerk.locator("#id_accident_date").count() == 1
     clerk.select_option("#id_benefit", "hospital_allowance")
+    clerk.wait_for_selector("#claim-facts[data-benefit='hospital_allowance']")
+    assert clerk.locator("#id_accident_date").count() == 0
+    assert clerk.locator("#id_fire_date").count() == 0
     clerk.fill("#id_admission_date", "2026-03-01")
     clerk.fill("#id_discharge_date", "2026-03-11")
     clerk.fill("#id_hospital_name", "吉林大学第一医院")
@@ -414,4 +424,5 @@ def test_plan_admin_copies_edits_tries_and_publishes(portal, world, shots):
     assert version.status == PlanVersion.Status.PUBLISHED
     assert version.effective_from == datetime.date(2025, 1, 1)
     section = admin.locator("section[aria-label='v2']")
-    assert section.locator(".badge").inner_text() == version.get_status_display()
+    assert section.locator(".badge.text-bg-secondary").inner_text() == version.get_status_display()
+    assert section.locator(".badge.text-bg-success").inner_text() == "今日有效"
