@@ -1,13 +1,14 @@
 """The Django admin for staff, limited to each user's node of the tree like every other page."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 
-from mutualaid.crypto import digest
+from mutualaid.searches import holds_id_number
 from organisation.models import Member, Union, User
 from organisation.selectors import scoped
-from plans.engine.identity import IdNumberError, normalise_id_number
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -48,8 +49,8 @@ class MemberAdmin(ScopedAdmin):
     # The raw ID and bank numbers are never put on an admin page; only the masked forms are.
     list_display = ("name", "id_number_masked", "gender", "employment_type", "union")
     list_filter = ("employment_type", "gender", "medical_insurance", "high_risk")
-    # ID numbers are encrypted at rest: a whole ID number typed into the search box is found
-    # through its lookup digest (get_search_results), anything else searches names.
+    # Names only: an ID number never travels in a URL (the search box is a GET form), so one
+    # typed here is sent to the portal's member search, which takes it by POST.
     search_fields = ("name",)
     exclude = ("id_number", "bank_card", "id_number_digest")
     readonly_fields = ("id_number_masked", "bank_card_masked", "birth_date", "gender")
@@ -58,14 +59,17 @@ class MemberAdmin(ScopedAdmin):
     def has_add_permission(self, request):
         return False
 
-    def get_search_results(self, request, queryset, search_term):
-        try:
-            number = normalise_id_number(search_term)
-        except IdNumberError:
-            number = ""
-        if len(number) == 18:
-            return queryset.filter(id_number_digest=digest(number)), False
-        return super().get_search_results(request, queryset, search_term)
+    def changelist_view(self, request, extra_context=None):
+        if holds_id_number(request.GET.get(SEARCH_VAR, "")):
+            messages.warning(
+                request,
+                _(
+                    "Search by ID number on the member page of the portal: it keeps the number "
+                    "out of web addresses."
+                ),
+            )
+            return redirect("enrollment:member_list")
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description=_("ID number"))
     def id_number_masked(self, obj):
