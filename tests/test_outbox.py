@@ -34,7 +34,7 @@ from mutualaid.outbox.models import Job
 from plans.services import plans_load_catalog
 from tests.test_claim_journey import add_documents, report
 from tests.test_roster_journey import good_rows, upload, workbook
-from tests.test_roster_worker import _database_url, _fresh_pool
+from tests.test_roster_worker import _database_url, _fresh_pool, empty_file_broker
 
 ROOT = Path(__file__).resolve().parent.parent
 DEAD_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1
@@ -353,6 +353,7 @@ def test_import_completes_exactly_once_after_the_whole_worker_is_killed(client, 
     saved = {key: celery_app.conf[key] for key in ("task_always_eager", "broker_url")}
     celery_app.conf.update(task_always_eager=False, broker_url="filesystem://")
     _fresh_pool()
+    empty_file_broker()
     worker = _spawn(
         "worker",
         "--pool=solo",
@@ -429,6 +430,7 @@ def test_import_completes_exactly_once_after_the_whole_worker_is_killed(client, 
         for process in processes:
             if process.poll() is None:
                 print(_kill(process)[-3000:])
+        empty_file_broker()  # its beat's sweeps must not hold up the next test's worker
 
 
 @override_settings(JOB_STALE_SECONDS=60)
