@@ -427,3 +427,37 @@ def test_desktop_keeps_the_tables_and_open_filters(portal, world, busy, shots):
         })"""
     )
     assert len(lines) >= 100 and max(lines) < 1.5, lines
+
+
+def test_detail_pages_fit_a_phone(portal, world, busy, shots):
+    """The pages behind the lists: a roster with its people and findings, a member, a claim, a
+    union. Wide tables may scroll inside their box; the page itself never does."""
+    start = datetime.date(timezone.localdate().year + 1, 1, 1)  # beside the members' cover
+    roster = factories.RosterFactory(
+        union=world.unit_a,
+        created_by=world.clerk_a,
+        plan_version=factories.catalog_version("jilin-allowance-2020"),
+        coverage_start=start,
+        coverage_end=datetime.date(start.year, 12, 31),
+        status=Roster.Status.PAID,
+        payment_amount=Decimal("110.00"),
+    )
+    for member in Member.objects.filter(union=world.unit_a)[:12]:
+        factories.enroll(member, roster.plan_version, roster=roster, coverage_start=start)
+    claim = Claim.objects.filter(union=world.unit_a).first()
+    member = Member.objects.filter(union=world.unit_a).first()
+    pages = {
+        "roster": reverse("enrollment:roster_detail", args=[roster.pk]),
+        "member": reverse("enrollment:member_detail", args=[member.pk]),
+        "claim": reverse("claims:claim_detail", args=[claim.pk]),
+        "union": reverse("enrollment:union_detail", args=[world.unit_a.pk]),
+    }
+    page = portal.login(world.office_staff, phone=True)
+    for name, path in pages.items():
+        page.goto(portal.base_url + path)
+        page.wait_for_load_state()
+        m = page.evaluate(MEASURE, "main table tbody tr")
+        shots(page, f"detail-{name}")
+        assert m["width"] <= WIDTH + 1, f"{name}: the page scrolls sideways: {m['outside']}"
+        assert not m["outside"], f"{name}: past the right edge: {m['outside']}"
+        assert not m["clipped"], f"{name}: badges cut: {m['clipped']}"
